@@ -1,0 +1,86 @@
+"""Findings: what an investigation concluded, each citing the evidence it rests on.
+
+Notebooks record findings with one call (``incident_lib.notebook.record``), which displays a
+bundle under :data:`FINDINGS_MIMETYPE`; the report header, the RCA draft and the tests read them
+back from the executed notebook with :func:`extract`. Sections that fail display a bundle under
+:data:`SECTION_MIMETYPE`, so a report can say which parts are missing and why.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FINDINGS_MIMETYPE = "application/vnd.incident.findings+json"
+SECTION_MIMETYPE = "application/vnd.incident.section+json"
+
+Severity = Literal["info", "warning", "critical"]
+
+
+class Evidence(BaseModel):
+    """A citation: what a finding rests on (a query, a series, a CloudTrail event, a log line)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    label: str
+    ref: str = ""  # e.g. "insights:error_signatures", "metric:errors", "cloudtrail:<EventId>"
+
+
+class Finding(BaseModel):
+    """One conclusion. ``kind`` is a short machine name (onset, culprit_change, new_signature,
+    impact, sibling_scan, ...); ``title`` is the one-line statement shown first."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: str
+    title: str
+    detail: str = ""
+    severity: Severity = "info"
+    time: datetime | None = None
+    evidence: tuple[Evidence, ...] = ()
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("finding time must be timezone-aware")
+        return value
+
+
+class SectionStatus(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    status: Literal["ok", "failed", "empty"]
+    error: str = ""
+
+
+class FindingsDoc(BaseModel):
+    """All findings of one run plus the status of every section."""
+
+    model_config = ConfigDict(extra="forbid")
+    summary: str = ""
+    findings: list[Finding] = Field(default_factory=list)
+    sections: list[SectionStatus] = Field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return any(s.status == "failed" for s in self.sections)
+
+
+def extract(nb: Any) -> FindingsDoc:
+    """Read the findings and section statuses back from an executed notebook (nbformat node or
+    dict). The last findings bundle wins; section bundles accumulate in order."""
+    doc = FindingsDoc()
+    sections: dict[str, SectionStatus] = {}
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []) or []:
+            data = output.get("data") or {}
+            if FINDINGS_MIMETYPE in data:
+                found = FindingsDoc.model_validate(data[FINDINGS_MIMETYPE])
+                doc.summary, doc.findings = found.summary, found.findings
+            if SECTION_MIMETYPE in data:
+                status = SectionStatus.model_validate(data[SECTION_MIMETYPE])
+                sections[status.name] = status
+    doc.sections = list(sections.values())
+    return doc
