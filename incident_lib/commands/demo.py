@@ -1,0 +1,40 @@
+"""``incident demo``: the whole product on a built-in incident, no AWS account needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from incident_lib.commands.investigate import add_run_options, execute
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="build the demo incident's telemetry store and investigate its alarm",
+        description="Build (once) a telemetry store for a demo scenario, then investigate "
+        "the scenario's alarm event against it, exactly as 'investigate' would against AWS.",
+    )
+    p.add_argument("--scenario", default="lambda_errors", help="demo scenario (default "
+                   "lambda_errors)")
+    p.add_argument("--seed", type=int, default=7, help="scenario seed (default 7)")
+    p.add_argument("--shape", choices=["eventbridge", "sns"], default="eventbridge",
+                   help="which recorded alarm event to start from (default eventbridge)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild the store even if present")
+    add_run_options(p, default_source=None)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from incident_lib.alarm import parse_alarm
+    from incident_lib.demo import alarm_event, demo_store
+
+    if not args.quiet:
+        print(f"… preparing the {args.scenario} demo store", file=sys.stderr)
+    store = demo_store(args.scenario, seed=args.seed, rebuild=args.rebuild)
+    event = alarm_event(store, args.shape)
+    event_file = store.path.parent / f"{store.path.name}.{args.shape}.json"
+    event_file.write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
+    alarm = parse_alarm(event, source=str(event_file))
+    return execute(alarm, args, str(store.path))

@@ -1,0 +1,172 @@
+"""Run an investigation: the right notebook, executed by papermill with the alarm's facts,
+then the report, the executed notebook and ``findings.json`` under ``reports/<incident-id>/``.
+
+The incident id is stable for one alarm state change, so a repeated delivery of the same
+event writes the same folder; the folder is replaced atomically, never half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from incident_lib.alarm import Alarm
+from incident_lib.catalog import resolve
+from incident_lib.findings import FindingsDoc, SectionStatus, extract
+from incident_lib.paths import reports_dir
+from incident_lib.redact import mask_secrets
+from incident_lib.timeutil import format_iso, utc_now
+
+log = logging.getLogger(__name__)
+
+REPORT = "report.html"
+NOTEBOOK = "notebook.ipynb"
+FINDINGS = "findings.json"
+ALARM = "alarm.json"
+
+
+@dataclass
+class RunResult:
+    """Where an investigation's outputs are, and how it went."""
+
+    incident_id: str
+    directory: Path
+    alert_type: str
+    findings: FindingsDoc
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def report(self) -> Path:
+        return self.directory / REPORT
+
+    @property
+    def notebook(self) -> Path:
+        return self.directory / NOTEBOOK
+
+    @property
+    def partial(self) -> bool:
+        return self.findings.partial
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if self.partial else 0
+
+
+def investigate(
+    alarm: Alarm,
+    *,
+    source: str | Path,
+    out: Path | None = None,
+    config: Path | None = None,
+    window_before: str = "60m",
+    window_after: str = "15m",
+    profile: str | None = None,
+    role_arn: str | None = None,
+    endpoint_url: str | None = None,
+    kernel_name: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Investigate ``alarm`` against ``source`` (``"aws"`` or a store path).
+
+    Returns a :class:`RunResult`; a section that failed makes the result ``partial`` (exit
+    status 3) but never costs the report.
+    """
+    import papermill as pm
+
+    from incident_lib.report import render_report
+
+    say = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    plan = resolve(alarm, config=config, window_before=window_before, window_after=window_after)
+    parameters = dict(plan.parameters)
+    parameters["source"] = str(source)
+    for key, value in (("profile", profile), ("role_arn", role_arn),
+                       ("endpoint_url", endpoint_url)):
+        if value:
+            parameters[key] = value
+    target = (out or reports_dir()) / alarm.incident_id
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = target.parent / f".{alarm.incident_id}.tmp-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        say(f"running {plan.notebook.name} ({plan.alert_type}) on {source}")
+        t0 = time.perf_counter()
+        failure: str | None = None
+        try:
+            pm.execute_notebook(
+                str(plan.notebook), str(work / NOTEBOOK), parameters=parameters,
+                kernel_name=kernel_name, progress_bar=False, log_output=False,
+                cwd=str(plan.notebook.parent),
+            )
+        except pm.PapermillExecutionError as exc:
+            failure = f"{exc.ename}: {exc.evalue}"
+            log.warning("notebook stopped with an error: %s", failure)
+        timings["execute"] = time.perf_counter() - t0
+        nb = nbformat.read(work / NOTEBOOK, as_version=4)
+        doc = extract(nb)
+        if failure:
+            doc.sections.append(SectionStatus(name="notebook", status="failed",
+                                              error=mask_secrets(failure)))
+        nb.metadata["incident"] = _metadata(alarm, plan.alert_type, str(source), parameters)
+        nbformat.write(nb, work / NOTEBOOK)
+        say("writing the report")
+        t0 = time.perf_counter()
+        render_report(nb, work / REPORT)
+        timings["report"] = time.perf_counter() - t0
+        (work / FINDINGS).write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        (work / ALARM).write_text(alarm.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        _replace_dir(work, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    result = RunResult(incident_id=alarm.incident_id, directory=target,
+                       alert_type=plan.alert_type, findings=doc,
+                       seconds=time.perf_counter() - started, timings=timings)
+    log.info("investigation %s done in %.1fs", alarm.incident_id, result.seconds)
+    return result
+
+
+def _metadata(alarm: Alarm, alert_type: str, source: str, parameters: dict[str, Any]) -> dict:
+    return {
+        "alarm": {
+            "name": alarm.name,
+            "arn": alarm.arn,
+            "region": alarm.region,
+            "account": alarm.account,
+            "new_state": alarm.new_state,
+            "previous_state": alarm.previous_state,
+            "state_change_time": format_iso(alarm.state_change_time),
+            "reason": mask_secrets(alarm.reason or ""),
+        },
+        "incident_id": alarm.incident_id,
+        "alert_type": alert_type,
+        "source": source,
+        "window": {"start": parameters.get("start"), "end": parameters.get("end")},
+        "generated_at": format_iso(utc_now()),
+        "parameters": json.loads(json.dumps({k: v for k, v in parameters.items()
+                                             if k != "alarm_json"}, default=str)),
+    }
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst``, replacing an earlier run's folder in one rename."""
+    if dst.exists():
+        old = dst.parent / f".{dst.name}.old-{os.getpid()}"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)

@@ -1,0 +1,175 @@
+"""Sections every alert type shares: the alarm itself, changes, and the findings roll-up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from incident_lib.analysis import culprit_finding, detect_onset, rank_changes
+from incident_lib.findings import Evidence, Finding
+from incident_lib.notebook import Case
+from incident_lib.plotting import timeseries
+
+#: CloudTrail events that change what a resource runs (used for the deploy markers).
+DEPLOY_EVENTS = ("UpdateFunctionCode", "UpdateAlias", "PublishVersion",
+                 "UpdateFunctionConfiguration", "UpdateService", "CreateDeployment",
+                 "UpdateStack", "ModifyDBInstance", "UpdateTable")
+
+#: History is read from further back than the window so the state at the window's start is known.
+HISTORY_LOOKBACK = pd.Timedelta(days=1)
+
+
+def resource_names(case: Case) -> list[str]:
+    """Names of the resources the alarm is about (function name, dimension values)."""
+    names = list(case.params.get("resource_names") or [])
+    if case.params.get("function_name"):
+        names.insert(0, case.params["function_name"])
+    if not names and case.alarm.metric is not None:
+        names = [str(v) for v in case.alarm.metric.dimensions.values()]
+    return list(dict.fromkeys(names))
+
+
+def changes(case: Case) -> pd.DataFrame:
+    """CloudTrail changes to the alarm's resources in the window, fetched once per run."""
+    return case.cached("changes", lambda: case.source.change_events(
+        case.start, case.end, resource_names=resource_names(case)))
+
+
+def history(case: Case) -> pd.DataFrame:
+    return case.cached("history", lambda: case.source.alarm_history(
+        case.alarm.name, case.start - HISTORY_LOOKBACK, case.end))
+
+
+def deploy_markers(case: Case) -> list[tuple[pd.Timestamp, str]]:
+    """``(time, label)`` of every deploy-like change, for vertical lines on each figure."""
+    try:
+        frame = changes(case)
+    except Exception:  # noqa: BLE001 - markers are decoration; the changes section reports errors
+        return []
+    marks = []
+    for row in frame.itertuples():
+        if str(row.event_name).startswith(DEPLOY_EVENTS):
+            marks.append((row.event_time, _short_event(row.event_name)))
+    return marks
+
+
+def alarm_periods(hist: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
+                  current_state: str | None = None) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Intervals the alarm spent in ALARM within ``[start, end]``, from its state history."""
+    periods: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    updates = hist[hist["history_item_type"] == "StateUpdate"].sort_values("timestamp")
+    opened: pd.Timestamp | None = None
+    for row in updates.itertuples():
+        if row.new_state == "ALARM" and opened is None:
+            opened = row.timestamp
+        elif row.new_state != "ALARM" and opened is not None:
+            periods.append((opened, row.timestamp))
+            opened = None
+    if opened is not None:
+        periods.append((opened, end))
+    elif updates.empty and current_state == "ALARM":
+        periods.append((start, end))
+    return [(max(a, start), min(b, end)) for a, b in periods if b >= start and a <= end]
+
+
+def alarm_facts(case: Case) -> pd.DataFrame:
+    """The alarm's definition as a two-column table."""
+    a = case.alarm
+    rows: list[tuple[str, Any]] = [
+        ("Alarm", a.name),
+        ("State", f"{a.previous_state} → {a.new_state}"),
+        ("State changed", a.state_change_time.isoformat()),
+        ("Reason", a.reason),
+        ("Account / region", f"{a.account} / {a.region}"),
+    ]
+    if a.metric is not None:
+        m = a.metric
+        dims = ", ".join(f"{k}={v}" for k, v in m.dimensions.items()) or "(none)"
+        rows += [("Metric", f"{m.namespace} {m.name}"), ("Dimensions", dims),
+                 ("Statistic / period", f"{m.stat} over {m.period}s")]
+    for q in a.metric_queries or []:
+        rows.append((f"Query {q.id}", q.expression or q.describe()))
+    if a.composite is not None:
+        rows.append(("Rule", a.composite.rule))
+    if a.threshold is not None:
+        rows.append(("Condition", f"{a.comparison_operator} {a.threshold:g}"))
+    if a.evaluation_periods:
+        dta = a.datapoints_to_alarm or a.evaluation_periods
+        rows.append(("Evaluation", f"{dta} of {a.evaluation_periods} periods"))
+    if a.treat_missing_data:
+        rows.append(("Missing data", a.treat_missing_data))
+    return pd.DataFrame(rows, columns=["", "value"]).astype({"value": str})
+
+
+def alarm_section(case: Case) -> list[Any]:
+    """1. The alarm: definition, state history, the alarmed series with threshold and ALARM
+    periods shaded."""
+    out: list[Any] = [alarm_facts(case)]
+    hist = history(case)
+    shown = hist[["timestamp", "history_item_type", "old_state", "new_state", "summary"]]
+    out.append(shown.sort_values("timestamp", ascending=False))
+    queries = case.alarm.to_metric_queries()
+    if not queries:
+        out.append("This alarm has no metric of its own (composite): see its rule above and "
+                   "the children's history.")
+        return out
+    frame = case.source.metric_data(queries, case.start, case.end)
+    case.state["alarmed_series"] = frame
+    if frame.empty:
+        out.append("**No datapoints** for the alarmed metric in the window.")
+        return out
+    shade = alarm_periods(hist, case.start, case.end, current_state=case.alarm.new_state)
+    out.append(timeseries(frame, title=f"{case.alarm.name}: the alarmed series",
+                          threshold=case.alarm.threshold, shade=shade,
+                          markers=deploy_markers(case)))
+    return out
+
+
+def onset_of(case: Case, series: pd.Series, *, label: str) -> Any:
+    """Detect the onset in ``series``, remember it in ``case.state``, and return it."""
+    direction = "down" if (case.alarm.comparison_operator or "").startswith("Less") else "up"
+    baseline_end = case.alarm.state_change_time - pd.Timedelta(minutes=15)
+    onset = detect_onset(series, baseline_end=baseline_end, direction=direction)
+    if onset is not None:
+        case.state["onset"] = onset
+        case.state["onset_label"] = label
+    return onset
+
+
+def changes_section(case: Case) -> list[Any]:
+    """Deploys and configuration changes to the resources, nearest to the onset first."""
+    frame = changes(case)
+    if frame.empty:
+        return [f"No CloudTrail changes to {', '.join(resource_names(case)) or 'the resources'} "
+                "in the window."]
+    onset = case.state.get("onset")
+    when = onset.time if onset is not None else case.alarm.state_change_time
+    ranked = rank_changes(frame, onset=when, resource_names=resource_names(case))
+    case.state["ranked_changes"] = ranked
+    cols = [c for c in ("event_time", "event_name", "username", "relation",
+                        "minutes_before_onset", "score", "reason", "event_id") if c in ranked]
+    return [ranked[cols]]
+
+
+def finding_for_changes(case: Case) -> Finding | None:
+    ranked = case.state.get("ranked_changes")
+    return culprit_finding(ranked) if ranked is not None and not ranked.empty else None
+
+
+def window_finding(case: Case) -> Finding:
+    return Finding(kind="window", title=f"Investigated {case.start:%Y-%m-%d %H:%M} to "
+                   f"{case.end:%H:%M} UTC on {case.source.name}",
+                   evidence=(Evidence(label="source", ref=case.source.name),))
+
+
+def _short_event(name: str) -> str:
+    for prefix in DEPLOY_EVENTS:
+        if name.startswith(prefix):
+            return prefix
+    return name
+
+
+def present(findings: Sequence[Finding | None]) -> list[Finding]:
+    return [f for f in findings if f is not None]

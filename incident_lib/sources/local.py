@@ -1,0 +1,183 @@
+"""``LocalSource``: every :class:`Source` question answered from a telemetry store with DuckDB.
+
+The same class serves the embedded demo, evidence packs (a post-mortem querying logs that
+CloudWatch has long expired) and the test fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from incident_lib import insights, metrics
+from incident_lib.sources.base import MetricQuery, Source
+from incident_lib.sources.frames import CHANGE_COLUMNS, HISTORY_COLUMNS, LOG_EVENT_COLUMNS
+from incident_lib.store import Store, open_store
+from incident_lib.timeutil import ensure_utc
+
+log = logging.getLogger(__name__)
+
+
+class LocalSource(Source):
+    """Answer from the store at ``store`` (a :class:`Store` or its path).
+
+    >>> src = LocalSource("reports/_stores/lambda_errors")   # doctest: +SKIP
+    >>> src.insights("stats count(*) by bin(5m)", ["/aws/lambda/checkout-api"], start, end)
+    """
+
+    def __init__(self, store: Store | str | Path) -> None:
+        self.store = store if isinstance(store, Store) else open_store(store)
+        self.name = str(self.store.path)
+        self.account_id = self.store.descriptor.account_id
+        self.region = self.store.descriptor.region
+        self._local = threading.local()
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """One DuckDB connection per thread (a connection is not safe to share across threads)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self.store.connect()
+            self._local.con = con
+        return con
+
+    # -- metrics ---------------------------------------------------------------------------
+    def metric_data(
+        self, queries: Sequence[MetricQuery], start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.DataFrame:
+        return metrics.get_metric_data(
+            self.con, list(queries), ensure_utc(start, name="start"), ensure_utc(end, name="end")
+        )
+
+    def list_metrics(
+        self, namespace: str, metric_name: str, *, dimension_names: Sequence[str] = ()
+    ) -> pd.DataFrame:
+        rows = self.con.execute(
+            "SELECT DISTINCT namespace, metric_name, dimensions FROM metrics "
+            "WHERE namespace = ? AND metric_name = ? ORDER BY dimensions",
+            [namespace, metric_name],
+        ).fetchall()
+        out = []
+        for ns, name, dims in rows:
+            parsed = json.loads(dims)
+            if dimension_names and set(parsed) != set(dimension_names):
+                continue
+            out.append({"namespace": ns, "metric_name": name, "dimensions": parsed})
+        return pd.DataFrame(out, columns=["namespace", "metric_name", "dimensions"])
+
+    # -- logs ------------------------------------------------------------------------------
+    def insights(
+        self,
+        query: str,
+        log_groups: Sequence[str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        *,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        return insights.run_query(
+            self.con,
+            query,
+            start=ensure_utc(start, name="start"),
+            end=ensure_utc(end, name="end"),
+            log_groups=list(log_groups) or None,
+            account_id=self.account_id,
+            limit=limit,
+        )
+
+    def log_events(
+        self,
+        log_groups: Sequence[str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        *,
+        limit: int = 10_000,
+    ) -> pd.DataFrame:
+        groups = list(log_groups)
+        frame = self.con.execute(
+            f"SELECT {', '.join(LOG_EVENT_COLUMNS)} FROM logs "
+            "WHERE timestamp >= ? AND timestamp <= ? AND list_contains(?, log_group) "
+            "ORDER BY timestamp, event_id LIMIT ?",
+            [ensure_utc(start).to_pydatetime(), ensure_utc(end).to_pydatetime(), groups, limit],
+        ).df()
+        return _utc_columns(frame, ("timestamp", "ingestion_time"))
+
+    # -- alarms ----------------------------------------------------------------------------
+    def describe_alarms(self, names: Sequence[str]) -> list[dict[str, Any]]:
+        rows = self.con.execute(
+            "SELECT definition FROM alarms WHERE list_contains(?, alarm_name) ORDER BY alarm_name",
+            [list(names)],
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def alarm_history(
+        self, alarm_name: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.DataFrame:
+        frame = self.con.execute(
+            "SELECT timestamp, alarm_name, history_item_type, history_summary AS summary, "
+            "history_data FROM alarm_history WHERE alarm_name = ? AND timestamp >= ? "
+            "AND timestamp <= ? ORDER BY timestamp",
+            [alarm_name, ensure_utc(start).to_pydatetime(), ensure_utc(end).to_pydatetime()],
+        ).df()
+        return history_frame(frame)
+
+    # -- changes ---------------------------------------------------------------------------
+    def change_events(
+        self,
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        *,
+        resource_names: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        frame = self.con.execute(
+            "SELECT event_time, event_name, event_source, username, resources, "
+            "request_parameters, event_id, read_only FROM changes "
+            "WHERE event_time >= ? AND event_time <= ? ORDER BY event_time, event_id",
+            [ensure_utc(start).to_pydatetime(), ensure_utc(end).to_pydatetime()],
+        ).df()
+        if resource_names:
+            # LookupEvents' ResourceName attribute matches the names in the Resources list.
+            wanted = set(resource_names)
+            keep = frame["resources"].map(lambda r: bool(wanted & _resource_names(r)))
+            frame = frame[keep]
+        else:
+            frame = frame[~frame["read_only"].fillna(False).astype(bool)]
+        frame = frame[CHANGE_COLUMNS].reset_index(drop=True)
+        return _utc_columns(frame, ("event_time",))
+
+
+def history_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Raw history rows (``history_data`` a JSON string) into the shared history frame."""
+    data = [json.loads(d) if isinstance(d, str) and d else {} for d in frame["history_data"]]
+    out = frame.drop(columns=["history_data"]).assign(
+        old_state=[(d.get("oldState") or {}).get("stateValue") for d in data],
+        new_state=[(d.get("newState") or {}).get("stateValue") for d in data],
+        data=data,
+    )
+    return _utc_columns(out[HISTORY_COLUMNS].reset_index(drop=True), ("timestamp",))
+
+
+def _resource_names(resources: Any) -> set[str]:
+    items = json.loads(resources) if isinstance(resources, str) and resources else resources or []
+    names: set[str] = set()
+    for item in items:
+        name = str(item.get("ResourceName", ""))
+        names.add(name)
+        # ARNs name the resource too: arn:aws:lambda:...:function:checkout-api[:alias]
+        if name.startswith("arn:") and ":function:" in name:
+            names.add(name.split(":function:", 1)[1].split(":", 1)[0])
+    return names
+
+
+def _utc_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    for col in columns:
+        if col in frame:
+            frame[col] = pd.to_datetime(frame[col], utc=True).astype("datetime64[us, UTC]")
+    return frame
