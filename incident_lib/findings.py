@@ -62,6 +62,8 @@ class FindingsDoc(BaseModel):
     summary: str = ""
     findings: list[Finding] = Field(default_factory=list)
     sections: list[SectionStatus] = Field(default_factory=list)
+    #: How the run went: the source, AWS API calls per operation (``api_calls``), timings.
+    stats: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def partial(self) -> bool:
@@ -78,7 +80,7 @@ def extract(nb: Any) -> FindingsDoc:
             data = output.get("data") or {}
             if FINDINGS_MIMETYPE in data:
                 found = FindingsDoc.model_validate(data[FINDINGS_MIMETYPE])
-                doc.summary, doc.findings = found.summary, found.findings
+                doc.summary, doc.findings, doc.stats = found.summary, found.findings, found.stats
             if SECTION_MIMETYPE in data:
                 status = SectionStatus.model_validate(data[SECTION_MIMETYPE])
                 sections[status.name] = status

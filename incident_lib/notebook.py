@@ -95,7 +95,9 @@ class Case:
 
         doc = FindingsDoc(summary=mask_secrets(summary),
                           findings=[_mask_finding(f) for f in findings],
-                          sections=list(self.sections))
+                          sections=list(self.sections),
+                          stats={"source": self.source.name,
+                                 "api_calls": dict(getattr(self.source, "calls", None) or {})})
         bundle = {
             FINDINGS_MIMETYPE: doc.model_dump(mode="json"),
             "text/html": _findings_html(doc),

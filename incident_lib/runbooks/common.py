@@ -88,9 +88,11 @@ def alarm_facts(case: Case) -> pd.DataFrame:
         m = a.metric
         dims = ", ".join(f"{k}={v}" for k, v in m.dimensions.items()) or "(none)"
         rows += [("Metric", f"{m.namespace} {m.name}"), ("Dimensions", dims),
-                 ("Statistic / period", f"{m.stat} over {m.period}s")]
+                 ("Statistic / period", f"{m.stat or '?'} over {m.period or '?'}s")]
     for q in a.metric_queries or []:
-        rows.append((f"Query {q.id}", q.expression or q.describe()))
+        what = q.expression or (f"{q.metric.namespace} {q.metric.name} {q.metric.stat}"
+                                if q.metric else "")
+        rows.append((f"Query {q.id}" + (" (alarmed)" if q.return_data else ""), what))
     if a.composite is not None:
         rows.append(("Rule", a.composite.rule))
     if a.threshold is not None:
@@ -130,7 +132,7 @@ def alarm_section(case: Case) -> list[Any]:
 def onset_of(case: Case, series: pd.Series, *, label: str) -> Any:
     """Detect the onset in ``series``, remember it in ``case.state``, and return it."""
     direction = "down" if (case.alarm.comparison_operator or "").startswith("Less") else "up"
-    baseline_end = case.alarm.state_change_time - pd.Timedelta(minutes=15)
+    baseline_end = alarm_time(case) - pd.Timedelta(minutes=15)
     onset = detect_onset(series, baseline_end=baseline_end, direction=direction)
     if onset is not None:
         case.state["onset"] = onset
@@ -145,7 +147,7 @@ def changes_section(case: Case) -> list[Any]:
         return [f"No CloudTrail changes to {', '.join(resource_names(case)) or 'the resources'} "
                 "in the window."]
     onset = case.state.get("onset")
-    when = onset.time if onset is not None else case.alarm.state_change_time
+    when = onset.time if onset is not None else alarm_time(case)
     ranked = rank_changes(frame, onset=when, resource_names=resource_names(case))
     case.state["ranked_changes"] = ranked
     cols = [c for c in ("event_time", "event_name", "username", "relation",
@@ -162,6 +164,11 @@ def window_finding(case: Case) -> Finding:
     return Finding(kind="window", title=f"Investigated {case.start:%Y-%m-%d %H:%M} to "
                    f"{case.end:%H:%M} UTC on {case.source.name}",
                    evidence=(Evidence(label="source", ref=case.source.name),))
+
+
+def alarm_time(case: Case) -> pd.Timestamp:
+    """The alarm's state change time as a UTC ``pd.Timestamp``."""
+    return pd.Timestamp(case.alarm.state_change_time).tz_convert("UTC")
 
 
 def _short_event(name: str) -> str:

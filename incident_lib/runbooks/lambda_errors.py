@@ -103,7 +103,7 @@ def logs(case: Case) -> list[Any]:
     events = events.assign(signature=events["@message"].map(signature))
     onset = case.state.get("onset")
     incident_start = onset.time if onset is not None else (
-        case.alarm.state_change_time - pd.Timedelta(minutes=15))
+        common.alarm_time(case) - pd.Timedelta(minutes=15))
     table = compare_signatures(events.rename(columns={"@timestamp": "timestamp",
                                                       "@message": "message"}),
                                incident_start=incident_start, baseline_end=incident_start)
