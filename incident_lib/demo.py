@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from pathlib import Path
 from typing import Any
@@ -23,15 +24,20 @@ def demo_store(scenario: str = DEFAULT_SCENARIO, *, seed: int = DEFAULT_SEED,
 
     get_scenario(scenario)  # unknown names fail here, listing the valid ones
     path = (root or stores_dir()) / f"{scenario}-{seed}"
-    if not rebuild:
-        try:
-            store = open_store(path)
-            if (store.descriptor.scenario or {}).get("name") == scenario:
-                return store
-        except StoreError:
-            pass
-    log.info("building demo store %s", path)
-    return build_store(scenario, path, seed=seed, overwrite=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Several processes (test workers, notebooks opened at once) may ask at the same time:
+    # one builds, the others wait and open what it built.
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not rebuild:
+            try:
+                store = open_store(path)
+                if (store.descriptor.scenario or {}).get("name") == scenario:
+                    return store
+            except StoreError:
+                pass
+        log.info("building demo store %s", path)
+        return build_store(scenario, path, seed=seed, overwrite=True)
 
 
 def alarm_event(store: Store, shape: str = "eventbridge") -> dict[str, Any]:
