@@ -458,9 +458,9 @@ class _Parser:
             self.warn(f"{path}: removed spaces from time {value!r}")
             value = fixed
         try:
-            return parse_time(value, name=path).to_pydatetime()
+            return parse_time(value, name="time").to_pydatetime()
         except BadInputError as exc:
-            raise self.fail(f"impossible time {value!r} ({exc})", path) from None
+            raise self.fail(str(exc).removeprefix("time: "), path) from None
 
     def number(self, value: Any, path: str) -> float | None:
         if value is None or value == "":

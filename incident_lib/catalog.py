@@ -1,0 +1,402 @@
+"""The alert-type catalogue: which notebook investigates an alarm, with which parameters.
+
+Alert types are data (``catalog.toml`` in this package, checked with pydantic) held in a
+:class:`Catalog` registry, papermill-style: ``register()``, lookup by name, an unknown name raises
+:class:`~incident_lib.errors.UnknownNameError` listing the valid ones. A user's own TOML file
+(``config=`` or ``$INCIDENT_CATALOG``) adds or replaces alert types, adds alarm-name overrides and
+says which log groups belong to which function or service.
+
+>>> investigation = resolve(parse_alarm(Path("event.json")))  # doctest: +SKIP
+>>> investigation.alert_type, investigation.parameters["function_name"]  # doctest: +SKIP
+('lambda_errors', 'checkout')
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from incident_lib.alarm import Alarm, MetricSpec
+from incident_lib.errors import BadInputError, UnknownNameError
+from incident_lib.timeutil import format_iso
+
+__all__ = [
+    "PARAMETER_BUILDERS",
+    "AlertType",
+    "Catalog",
+    "CatalogFile",
+    "Investigation",
+    "Match",
+    "MatchRule",
+    "Override",
+    "load_catalog",
+    "notebooks_dir",
+    "register_parameters",
+    "resolve",
+]
+
+log = logging.getLogger(__name__)
+
+ENV_CONFIG = "INCIDENT_CATALOG"
+ENV_NOTEBOOKS = "INCIDENT_NOTEBOOKS"
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------------------------
+# The data: what a catalogue file may say
+
+
+class MatchRule(BaseModel):
+    """A metric an alert type investigates: namespace, metric names (empty = any) and
+    dimension names of which at least one must be present (empty = any)."""
+
+    model_config = _STRICT
+
+    namespace: str
+    metrics: list[str] = Field(default_factory=list)
+    dimensions: list[str] = Field(default_factory=list)
+
+    def matches(self, metric: MetricSpec) -> bool:
+        return (
+            metric.namespace == self.namespace
+            and (not self.metrics or metric.name in self.metrics)
+            and (not self.dimensions or any(d in metric.dimensions for d in self.dimensions))
+        )
+
+    def describe(self) -> str:
+        names = "|".join(self.metrics) or "*"
+        dims = f" [{'|'.join(self.dimensions)}]" if self.dimensions else ""
+        return f"{self.namespace} {names}{dims}"
+
+
+class AlertType(BaseModel):
+    """One alert type: its notebook, the metrics it matches and how its parameters are made."""
+
+    model_config = _STRICT
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = ""
+    notebook: str
+    parameters: str = "generic"
+    match: list[MatchRule] = Field(default_factory=list)
+    planned: bool = False
+
+
+class Override(BaseModel):
+    """Alarms whose name matches ``alarm_name`` (a shell-style glob, case-sensitive) go to
+    ``alert_type``; ``parameters`` are added to the notebook's parameters."""
+
+    model_config = _STRICT
+
+    alarm_name: str
+    alert_type: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class CatalogFile(BaseModel):
+    """A catalogue file: the package's own ``catalog.toml`` or a user's configuration."""
+
+    model_config = _STRICT
+
+    fallback: str | None = None
+    alert_type: list[AlertType] = Field(default_factory=list)
+    override: list[Override] = Field(default_factory=list)
+    #: Resource name (function, service, table ...) -> the log groups that belong to it.
+    log_groups: dict[str, list[str]] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class Investigation:
+    """What to run: the alert type, its notebook and the papermill parameters
+    (JSON-serialisable)."""
+
+    alert_type: str
+    notebook: Path
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why an alarm goes to an alert type: the metric that matched (if any) and the reason."""
+
+    alert_type: AlertType
+    reason: str
+    metric: MetricSpec | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter builders: the code behind ``parameters = "<name>"`` in the data
+
+ParameterBuilder = Callable[[Alarm, Match, "Catalog"], dict[str, Any]]
+PARAMETER_BUILDERS: dict[str, ParameterBuilder] = {}
+
+
+def register_parameters(name: str) -> Callable[[ParameterBuilder], ParameterBuilder]:
+    """Register a parameter builder under ``name`` (decorator)."""
+
+    def decorate(fn: ParameterBuilder) -> ParameterBuilder:
+        PARAMETER_BUILDERS[name] = fn
+        return fn
+
+    return decorate
+
+
+def _resource_names(alarm: Alarm) -> list[str]:
+    seen: dict[str, None] = {}
+    for metric in alarm.metrics():
+        for value in metric.dimensions.values():
+            seen.setdefault(value, None)
+    return list(seen)
+
+
+@register_parameters("generic")
+def _generic_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    names = _resource_names(alarm)
+    groups: dict[str, None] = {}
+    for name in names:
+        for group in catalog.log_groups.get(name, []):
+            groups.setdefault(group, None)
+    return {"resource_names": names, "log_groups": list(groups)}
+
+
+@register_parameters("lambda_function")
+def _lambda_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    function = match.parameters.get("function_name")
+    metrics = [match.metric] if match.metric else []
+    metrics += [m for m in alarm.metrics() if m.namespace == "AWS/Lambda"]
+    for metric in metrics:
+        if function:
+            break
+        dims = metric.dimensions
+        # Resource is "fn" or "fn:alias" / "fn:version"; FunctionName is always the bare name.
+        function = dims.get("FunctionName") or (dims.get("Resource") or "").split(":")[0]
+    if not function:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no function: it "
+            "has no FunctionName or Resource dimension; set function_name in the override's "
+            "parameters"
+        )
+    groups = catalog.log_groups.get(function) or [f"/aws/lambda/{function}"]
+    return {"function_name": function, "log_groups": list(groups)}
+
+
+# --------------------------------------------------------------------------------------------
+# The registry
+
+
+def notebooks_dir() -> Path:
+    """The notebooks folder: ``$INCIDENT_NOTEBOOKS``, else ``notebooks/`` beside the package."""
+    if env := os.environ.get(ENV_NOTEBOOKS):
+        return Path(env).expanduser().resolve()
+    return Path(__file__).resolve().parent.parent / "notebooks"
+
+
+class Catalog:
+    """Alert types by name, the alarm-name overrides and the user's log-group map.
+
+    Types registered with ``first=True`` (a user's own) are tried before the package's.
+    """
+
+    def __init__(self, *, fallback: str = "generic", notebooks: Path | None = None) -> None:
+        self._types: dict[str, AlertType] = {}
+        self._order: list[str] = []
+        self.overrides: list[Override] = []
+        self.log_groups: dict[str, list[str]] = {}
+        self.fallback = fallback
+        self.notebooks = notebooks
+
+    # registry ---------------------------------------------------------------------------
+
+    def register(self, alert_type: AlertType, *, first: bool = False) -> None:
+        """Add ``alert_type``, replacing one of the same name."""
+        if alert_type.parameters not in PARAMETER_BUILDERS:
+            raise UnknownNameError(
+                "parameter builder", alert_type.parameters, list(PARAMETER_BUILDERS)
+            )
+        if alert_type.name in self._types:
+            self._order.remove(alert_type.name)
+        self._types[alert_type.name] = alert_type
+        if first:
+            self._order.insert(0, alert_type.name)
+        else:
+            self._order.append(alert_type.name)
+
+    def get(self, name: str) -> AlertType:
+        """The alert type called ``name``; :class:`UnknownNameError` lists the valid ones."""
+        try:
+            return self._types[name]
+        except KeyError:
+            raise UnknownNameError("alert type", name, list(self._types)) from None
+
+    def names(self) -> list[str]:
+        return list(self._order)
+
+    def __iter__(self) -> Iterator[AlertType]:
+        return (self._types[n] for n in self._order)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def add_file(self, data: CatalogFile, *, user: bool, origin: str) -> None:
+        """Merge a catalogue file: types, overrides (a user's go first), log groups."""
+        types = list(reversed(data.alert_type)) if user else data.alert_type
+        for alert_type in types:
+            self.register(alert_type, first=user)
+        self.overrides = (
+            [*data.override, *self.overrides] if user else [*self.overrides, *data.override]
+        )
+        self.log_groups.update(data.log_groups)
+        if data.fallback:
+            self.fallback = data.fallback
+        for target in [o.alert_type for o in self.overrides] + [self.fallback]:
+            if self.get(target).planned:
+                raise BadInputError(f"{origin}: alert type {target!r} is planned, not available")
+
+    def notebook_path(self, alert_type: AlertType | str) -> Path:
+        """The notebook file of an alert type (absolute; relative names are under
+        :func:`notebooks_dir`)."""
+        at = self.get(alert_type) if isinstance(alert_type, str) else alert_type
+        path = Path(at.notebook).expanduser()
+        return path if path.is_absolute() else (self.notebooks or notebooks_dir()) / path
+
+    # matching ---------------------------------------------------------------------------
+
+    def match(self, alarm: Alarm) -> Match:
+        """Alarm-name overrides first, then metric rules in order, then the fallback."""
+        for override in self.overrides:
+            if fnmatch.fnmatchcase(alarm.name, override.alarm_name):
+                return Match(
+                    self.get(override.alert_type),
+                    f"alarm name matches {override.alarm_name!r}",
+                    next(iter(alarm.metrics()), None),
+                    dict(override.parameters),
+                )
+        if alarm.kind != "composite":
+            for alert_type in self:
+                if alert_type.planned:
+                    continue
+                for rule in alert_type.match:
+                    for metric in alarm.metrics():
+                        if rule.matches(metric):
+                            return Match(alert_type, f"metric matches {rule.describe()}", metric)
+        why = "composite alarm" if alarm.kind == "composite" else "no rule matched"
+        return Match(self.get(self.fallback), f"fallback: {why}")
+
+    def investigation(
+        self, alarm: Alarm, *, window_before: str = "60m", window_after: str = "15m"
+    ) -> Investigation:
+        """The :class:`Investigation` for ``alarm`` (see :func:`resolve`)."""
+        match = self.match(alarm)
+        at = match.alert_type
+        log.info("alarm %r -> %s (%s)", alarm.name, at.name, match.reason)
+        start, end = alarm.time_window(window_before, window_after)
+        params: dict[str, Any] = {
+            "alarm_json": alarm.model_dump_json(),
+            "alarm_name": alarm.name,
+            "region": alarm.region,
+            "account_id": alarm.account,
+            "start": format_iso(start),
+            "end": format_iso(end),
+            "alert_type": at.name,
+        }
+        params.update(PARAMETER_BUILDERS[at.parameters](alarm, match, self))
+        params.update(match.parameters)
+        return Investigation(at.name, self.notebook_path(at), params)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def _read(text: str, origin: str) -> CatalogFile:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInputError(f"{origin}: not valid TOML ({exc})") from None
+    try:
+        return CatalogFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise BadInputError(f"{origin}: {where}: {first['msg']}{more}") from None
+
+
+def load_catalog(config: Path | None = None) -> Catalog:
+    """The package catalogue merged with a user's configuration file.
+
+    Parameters
+    ----------
+    config
+        A TOML file with ``[[alert_type]]``, ``[[override]]`` and ``[log_groups]``; when not
+        given, ``$INCIDENT_CATALOG`` if set. Its alert types and overrides are tried before the
+        package's.
+
+    Raises
+    ------
+    BadInputError
+        The file is missing, not TOML, or breaks the schema (the message names the key).
+    UnknownNameError
+        An override or fallback names an alert type that does not exist.
+    """
+    catalog = Catalog()
+    text = resources.files("incident_lib").joinpath("catalog.toml").read_text("utf-8")
+    catalog.add_file(
+        _read(text, "incident_lib/catalog.toml"), user=False, origin="incident_lib/catalog.toml"
+    )
+    if config is None and os.environ.get(ENV_CONFIG):
+        config = Path(os.environ[ENV_CONFIG])
+    if config is not None:
+        path = Path(config).expanduser()
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise BadInputError(f"catalogue config {path}: {exc.strerror}") from None
+        catalog.add_file(_read(text, str(path)), user=True, origin=str(path))
+    return catalog
+
+
+def resolve(
+    alarm: Alarm,
+    *,
+    config: Path | None = None,
+    window_before: str = "60m",
+    window_after: str = "15m",
+    catalog: Catalog | None = None,
+) -> Investigation:
+    """Which notebook investigates ``alarm``, and with which parameters.
+
+    Parameters
+    ----------
+    alarm
+        The parsed alarm (:func:`incident_lib.alarm.parse_alarm`).
+    config
+        A user catalogue file (else ``$INCIDENT_CATALOG``); ignored when ``catalog`` is given.
+    window_before, window_after
+        The investigation window around the state change (``"60m"``, ``"2h"`` ...).
+    catalog
+        An already loaded catalogue.
+
+    Returns
+    -------
+    Investigation
+        ``parameters`` always holds ``alarm_json``, ``alarm_name``, ``region``, ``account_id``,
+        ``start``, ``end`` (ISO UTC) and ``alert_type``; Lambda types add ``function_name`` and
+        ``log_groups``, the generic type ``resource_names`` and ``log_groups``.
+    """
+    catalog = catalog or load_catalog(config)
+    return catalog.investigation(alarm, window_before=window_before, window_after=window_after)
