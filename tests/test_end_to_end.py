@@ -1,0 +1,96 @@
+"""The product's main job, end to end on the demo incident: alarm event in, report out.
+
+One investigation per test session (a module fixture); every test reads its outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from incident_lib.alarm import parse_alarm
+from incident_lib.cli import main
+from incident_lib.demo import alarm_event, demo_store
+from incident_lib.run import RunResult, investigate
+
+pytestmark = pytest.mark.notebooks
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return demo_store(root=tmp_path_factory.mktemp("stores"))
+
+
+@pytest.fixture(scope="module")
+def run(store, tmp_path_factory) -> RunResult:
+    alarm = parse_alarm(alarm_event(store, "eventbridge"))
+    return investigate(alarm, source=store.path, out=tmp_path_factory.mktemp("reports"))
+
+
+def test_report_notebook_and_findings_are_written(run: RunResult) -> None:
+    assert run.report.is_file() and run.notebook.is_file()
+    assert (run.directory / "findings.json").is_file()
+    assert run.directory.name == run.incident_id
+    assert run.alert_type == "lambda_errors"
+
+
+def test_every_section_ran(run: RunResult) -> None:
+    statuses = {s.name: s.status for s in run.findings.sections}
+    assert statuses == {
+        "The alarm": "ok", "Traffic and errors": "ok", "Logs": "ok", "Changes": "ok",
+        "Findings": "ok",
+    }
+    assert run.exit_code == 0
+
+
+def test_findings_name_the_culprit_deploy(run: RunResult, store) -> None:
+    truth = store.ground_truth
+    culprit = [f for f in run.findings.findings if f.kind == "culprit_change"]
+    assert culprit, [f.kind for f in run.findings.findings]
+    refs = " ".join(e.ref for e in culprit[0].evidence)
+    assert truth["culprit_event_id"] in refs
+
+
+def test_onset_within_two_minutes_of_the_truth(run: RunResult, store) -> None:
+    onset = [f for f in run.findings.findings if f.kind == "onset"]
+    assert onset and onset[0].time is not None
+    truth = pd.Timestamp(store.ground_truth["onset"])
+    assert abs(pd.Timestamp(onset[0].time) - truth) <= pd.Timedelta(minutes=2)
+
+
+def test_new_signature_found_and_old_one_not_called_new(run: RunResult, store) -> None:
+    new = [f for f in run.findings.findings if f.kind == "new_signature"]
+    text = " ".join(f.title + " " + f.detail + json.dumps(f.data) for f in new)
+    assert store.ground_truth["new_signature"] in text
+    assert store.ground_truth["old_signature"] not in " ".join(f.title for f in new)
+
+
+def test_report_is_self_contained_and_escaped(run: RunResult) -> None:
+    html = run.report.read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html
+    assert 'src="http' not in html and "href=\"http" not in html
+    assert "AKIA" not in html or "AKIAIOSFODNN7EXAMPLE" not in html
+    assert run.report.stat().st_size < 6 * 1024 * 1024
+
+
+def test_a_repeated_delivery_writes_the_same_place(run: RunResult, store, tmp_path) -> None:
+    again = parse_alarm(alarm_event(store, "sns"))
+    assert again.incident_id == run.incident_id
+
+
+def test_demo_command_prints_the_report_path(store, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("INCIDENT_REPORTS", str(tmp_path))
+    code = main(["demo", "--quiet", "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out.strip()
+    assert code == 0
+    assert Path(printed).is_file() and printed.endswith("report.html")
+
+
+def test_investigate_bad_input_exits_2(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    assert main(["investigate", str(bad), "--source", str(tmp_path)]) == 2
+    assert "error" in capsys.readouterr().err
