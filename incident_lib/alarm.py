@@ -39,6 +39,7 @@ from pydantic import (
     computed_field,
     field_serializer,
     field_validator,
+    model_validator,
 )
 
 from incident_lib.errors import AlarmParseError, BadInputError, MetricQueryError
@@ -140,7 +141,7 @@ class TriggeringChild(BaseModel):
     state: State | None = None
     timestamp: AwareDatetime | None = None
 
-    @field_serializer("timestamp")
+    @field_serializer("timestamp", when_used="json")
     def _ser_time(self, value: datetime | None) -> str | None:
         return format_iso(value) if value else None
 
@@ -190,12 +191,20 @@ class Alarm(BaseModel):
     shape: Shape
     warnings: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_computed(cls, data: Any) -> Any:
+        # ``incident_id`` is in the JSON (computed); reading that JSON back must work.
+        if isinstance(data, dict) and "incident_id" in data:
+            data = {k: v for k, v in data.items() if k != "incident_id"}
+        return data
+
     @field_validator("state_change_time")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
         return pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
 
-    @field_serializer("state_change_time")
+    @field_serializer("state_change_time", when_used="json")
     def _ser_time(self, value: datetime) -> str:
         return format_iso(value)
 
@@ -247,7 +256,9 @@ class Alarm(BaseModel):
                     label=self.name,
                 )
             ]
-        default_period = next((q.period for q in self.metric_queries if q.period), 60)
+        # An expression's period is that of the metrics it reads unless it gives its own.
+        periods = [q.period or (q.metric.period if q.metric else None) for q in self.metric_queries]
+        default_period = next((p for p in periods if p), 60)
         out = []
         for q in self.metric_queries:
             try:
