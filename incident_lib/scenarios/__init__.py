@@ -1,0 +1,19 @@
+"""Demo incident scenarios: seeded generators of realistic telemetry around one incident.
+
+>>> from incident_lib.scenarios import build_store, SCENARIOS
+>>> sorted(SCENARIOS)
+['lambda_errors']
+"""
+
+from __future__ import annotations
+
+from incident_lib.scenarios import lambda_errors as _lambda_errors  # noqa: F401 - registers
+from incident_lib.scenarios.registry import (
+    SCENARIOS,
+    Scenario,
+    build_store,
+    get_scenario,
+    register,
+)
+
+__all__ = ["SCENARIOS", "Scenario", "build_store", "get_scenario", "register"]

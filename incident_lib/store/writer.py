@@ -112,7 +112,13 @@ class StoreWriter:
         (raw samples) or ``sample_count, sum, minimum, maximum`` (statistic sets); ``unit``
         optional. ``dimensions`` may be dicts, API lists or canonical JSON strings."""
         frame = frame.copy()
-        frame["dimensions"] = [canonical_dimensions(d) for d in frame["dimensions"]]
+        dims = frame["dimensions"].tolist()
+        if all(isinstance(d, str) for d in dims):
+            # JSON strings repeat a lot (one per series): canonicalise each distinct one once.
+            canon = {d: canonical_dimensions(d) for d in set(dims)}
+            frame["dimensions"] = [canon[d] for d in dims]
+        else:
+            frame["dimensions"] = [canonical_dimensions(d) for d in dims]
         for col in ("value", "sample_count", "sum", "minimum", "maximum", "unit"):
             if col not in frame:
                 frame[col] = None
