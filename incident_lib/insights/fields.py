@@ -1,0 +1,75 @@
+"""System fields and discovered fields (facts §1.6, §1.7, §4.5) as DuckDB SQL.
+
+System fields map to columns of the store's ``logs`` table. Discovered fields are derived
+from ``@message`` only when a query references them:
+
+* Lambda ``START``/``END``/``REPORT`` lines give ``@type``, ``@requestId``, ``@duration``,
+  ``@billedDuration``, ``@memorySize``, ``@maxMemoryUsed`` and ``@initDuration`` (memory in
+  bytes, MB x 1,000,000, as CloudWatch reports it);
+* any other name is looked up in the message's JSON: the whole message when it is a JSON
+  object, or the first JSON fragment of a Lambda application line
+  (``<ts>\\t<request id>\\tLEVEL\\t{...}``); dotted names are paths and numeric segments are
+  array indexes (``a.items.0.id``).
+"""
+
+from __future__ import annotations
+
+# Field name -> (SQL over the store's columns, kind). ``{account}`` is the account id literal.
+SYSTEM_FIELDS: dict[str, tuple[str, str]] = {
+    "@timestamp": ("timestamp", "ts"),
+    "@message": ("message", "str"),
+    "@logStream": ("log_stream", "str"),
+    "@log": ("{account} || ':' || log_group", "str"),
+    "@ingestionTime": ("ingestion_time", "ts"),
+    "@ptr": ("event_id", "str"),
+}
+
+_REPORT = "^REPORT RequestId: \\S+"
+
+
+def _report_number(label: str, scale: str = "") -> str:
+    # Guarded by a prefix test so the regex only runs on REPORT lines.
+    pattern = f"{label}: ([0-9.]+) (?:ms|MB)"
+    return (
+        "CASE WHEN starts_with(\"@message\", 'REPORT ') THEN TRY_CAST(NULLIF(regexp_extract("
+        f"\"@message\", '{pattern}', 1), '') AS DOUBLE){scale} END"
+    )
+
+
+# Lambda platform-line fields: name -> (SQL over the "@message" column, kind).
+LAMBDA_FIELDS: dict[str, tuple[str, str]] = {
+    "@type": (
+        "CASE WHEN starts_with(\"@message\", 'REPORT RequestId:') THEN 'REPORT'"
+        " WHEN starts_with(\"@message\", 'START RequestId:') THEN 'START'"
+        " WHEN starts_with(\"@message\", 'END RequestId:') THEN 'END' END",
+        "str",
+    ),
+    "@requestId": (
+        "NULLIF(regexp_extract(\"@message\", '^(?:START|END|REPORT) RequestId: (\\S+)', 1), '')",
+        "str",
+    ),
+    # "\tDuration" / " Duration": the label must not match inside "Billed Duration".
+    "@duration": (_report_number("(?:^|\\s)Duration"), "num"),
+    "@billedDuration": (_report_number("Billed Duration"), "num"),
+    "@memorySize": (_report_number("Memory Size", " * 1000000.0"), "num"),
+    "@maxMemoryUsed": (_report_number("Max Memory Used", " * 1000000.0"), "num"),
+    "@initDuration": (_report_number("Init Duration"), "num"),
+}
+
+# The JSON document of a message: the message itself when it starts with "{", else the first
+# JSON fragment after the three tab-separated fields of a Lambda application line.
+JSON_DOCUMENT = (
+    'CASE WHEN starts_with(ltrim("@message"), \'{\') THEN "@message"'
+    ' WHEN contains("@message", chr(9) || \'{\') THEN NULLIF(regexp_extract("@message",'
+    " '(?s)^[^\\t]*\\t[^\\t]*\\t[^\\t]*\\t(\\{.*)$', 1), '') END"
+)
+
+
+def json_pointer(name: str) -> str:
+    """JSON pointer for a discovered field name: ``a.items.0.id`` -> ``/a/items/0/id``.
+
+    A JSON pointer (not a ``$.a[0]`` path) lets ``0`` be an array index or an object key,
+    whichever the document has.
+    """
+    parts = name.split(".")
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)

@@ -1,0 +1,682 @@
+"""Syntax tree -> DuckDB SQL, one CTE per pipe stage.
+
+The generator tracks the columns each stage produces (with a kind: ``num``, ``str``, ``ts``,
+``bool``, or ``any`` for discovered values that are strings which may look numeric), the order
+the rows are in, and which fields the output shows. Discovered fields are derived in the base
+CTE only when some stage references them. Comparisons are numeric when both sides are
+numbers, string otherwise (facts §1.4, open item 6).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+
+from incident_lib.errors import QueryError
+from incident_lib.insights import fields as F
+from incident_lib.insights import nodes as n
+from incident_lib.insights.functions import FUNCTIONS
+from incident_lib.insights.tokens import error
+from incident_lib.timeutil import ensure_utc
+
+DEFAULT_LIMIT = 10_000
+_SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_NUMERIC = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+_RELATION = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+# Period caps (facts §1.5.3): "The cap for ms is 1000, the caps for s and m are 60, and the
+# cap for h is 24."
+_CAPS = {"ms": 1000, "s": 60, "m": 60, "h": 24}
+_MICROS = {
+    "ms": 1_000,
+    "s": 1_000_000,
+    "m": 60_000_000,
+    "h": 3_600_000_000,
+    "d": 86_400_000_000,
+    "w": 604_800_000_000,
+}
+_MONTHS = {"mo": 1, "q": 3, "y": 12}
+
+
+@dataclasses.dataclass(frozen=True)
+class C:
+    """A compiled expression: SQL text and its kind."""
+
+    sql: str
+    kind: str
+    literal: bool = False
+
+
+@dataclasses.dataclass
+class Ctx:
+    """Compilation context of one expression."""
+
+    local: dict[str, C] = dataclasses.field(default_factory=dict)
+    aggregates: bool = False  # aggregate functions allowed (stats)
+    in_aggregate: bool = False
+    saw_aggregate: bool = False
+
+
+def quote(name: str) -> str:
+    """An SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """An SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ts_literal(value: pd.Timestamp) -> str:
+    return f"TIMESTAMPTZ '{value.tz_convert('UTC').isoformat()}'"
+
+
+class Generator:
+    """Generate the SQL of one query. Use :func:`incident_lib.insights.to_sql`."""
+
+    def __init__(
+        self,
+        query: n.Query,
+        *,
+        relation: str = "logs",
+        start: pd.Timestamp | None = None,
+        end: pd.Timestamp | None = None,
+        log_groups: Sequence[str] | None = None,
+        account_id: str = "123456789012",
+        limit: int | None = None,
+    ) -> None:
+        if not _RELATION.match(relation):
+            raise QueryError(f"relation must be a table or view name, got {relation!r}")
+        self.query = query
+        self.text = query.text
+        self.relation = relation
+        self.start = ensure_utc(start, name="start") if start is not None else None
+        self.end = ensure_utc(end, name="end") if end is not None else None
+        self.log_groups = list(log_groups) if log_groups is not None else None
+        self.account_id = account_id
+        self.limit = limit
+        self.ctes: list[tuple[str, str]] = []
+        self.prev = "_base"
+        self.columns: dict[str, str] = {name: kind for name, (_, kind) in F.SYSTEM_FIELDS.items()}
+        self.discovered: dict[str, str] = {}
+        self.event_level = True
+        self.order: list[str] | None = None  # ORDER BY items, None = default
+        self.shown: list[str] = []
+        self.display: list[str] | None = None
+        self.group_columns: list[str] = []
+        self.stats_seen = 0
+        self.limited = False
+        self.uses_udfs = False
+
+    # -- errors ------------------------------------------------------------------------------
+    def fail(self, message: str, node: n.Node) -> QueryError:
+        return error(self.text, message, node.start, max(1, node.end - node.start))
+
+    # -- driver ------------------------------------------------------------------------------
+    def generate(self) -> str:
+        """The whole query as one SQL statement."""
+        commands = self.query.commands
+        stats_positions = [i for i, c in enumerate(commands) if isinstance(c, n.Stats)]
+        if len(stats_positions) > 2:
+            raise self.fail(
+                "a query can have at most two stats commands", commands[stats_positions[2]]
+            )
+        if len(stats_positions) == 2:
+            for c in commands[: stats_positions[1]]:
+                if isinstance(c, n.Sort | n.Limit):
+                    raise self.fail(f"{c.keyword} must come after the second stats command", c)
+        dedup_at = next((i for i, c in enumerate(commands) if isinstance(c, n.Dedup)), None)
+        if dedup_at is not None:
+            for c in commands[dedup_at + 1 :]:
+                if not isinstance(c, n.Limit):
+                    raise self.fail("only limit may follow dedup", c)
+        for index, command in enumerate(commands, start=1):
+            handler = getattr(self, f"stage_{command.keyword}")
+            handler(command, index)
+        final = self.final_select()
+        base = self.base_ctes()
+        body = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in [*base, *self.ctes])
+        return f"WITH {body}\n{final}"
+
+    def add_cte(self, label: str, index: int, sql: str) -> None:
+        name = f"s{index}_{label}" if index else label
+        while any(existing == name for existing, _ in self.ctes):
+            name += "_"
+        self.ctes.append((name, sql))
+        self.prev = name
+
+    def base_ctes(self) -> list[tuple[str, str]]:
+        account = literal(self.account_id)
+        cols = ", ".join(
+            f"{sql.format(account=account)} AS {quote(name)}"
+            for name, (sql, _) in F.SYSTEM_FIELDS.items()
+        )
+        where: list[str] = []
+        if self.start is not None:
+            where.append(f"timestamp >= {ts_literal(self.start)}")
+        if self.end is not None:
+            where.append(f"timestamp <= {ts_literal(self.end)}")
+        if self.log_groups is not None:
+            groups = ", ".join(literal(g) for g in self.log_groups) or "NULL"
+            where.append(f"log_group IN ({groups})")
+        src = f"SELECT {cols} FROM {self.relation}"
+        if where:
+            src += " WHERE " + " AND ".join(where)
+        out = [("_src", src)]
+        derived: list[str] = []
+        json_names = [name for name in self.discovered if name not in F.LAMBDA_FIELDS]
+        for name in self.discovered:
+            if name in F.LAMBDA_FIELDS:
+                derived.append(f"{F.LAMBDA_FIELDS[name][0]} AS {quote(name)}")
+        if len(json_names) == 1:
+            pointer = literal(F.json_pointer(json_names[0]))
+            derived.append(
+                f"try(json_extract_string({F.JSON_DOCUMENT}, {pointer})) AS {quote(json_names[0])}"
+            )
+        elif json_names:
+            pointers = ", ".join(literal(F.json_pointer(name)) for name in json_names)
+            out.append(
+                (
+                    "_doc",
+                    "SELECT *, try(json_extract_string("
+                    f"{F.JSON_DOCUMENT}, [{pointers}])) AS __jv FROM _src",
+                )
+            )
+            derived.extend(f"__jv[{i}] AS {quote(name)}" for i, name in enumerate(json_names, 1))
+        source = out[-1][0]
+        if derived:
+            exclude = " EXCLUDE (__jv)" if len(json_names) > 1 else ""
+            out.append(("_base", f"SELECT *{exclude}, {', '.join(derived)} FROM {source}"))
+        else:
+            out.append(("_base", f"SELECT * FROM {source}"))
+        return out
+
+    # -- stages ------------------------------------------------------------------------------
+    def select_adding(self, new: list[tuple[str, C]]) -> str:
+        """``SELECT *`` from the previous stage, adding or replacing ``new`` columns."""
+        replaced = [name for name, _ in new if name in self.columns]
+        exclude = f" EXCLUDE ({', '.join(quote(r) for r in replaced)})" if replaced else ""
+        adds = ", ".join(f"{c.sql} AS {quote(name)}" for name, c in new)
+        for name, c in new:
+            self.columns.pop(name, None)
+            self.columns[name] = c.kind
+        return f"SELECT *{exclude}, {adds} FROM {self.prev}"
+
+    def stage_fields(self, cmd: n.Fields, index: int) -> None:
+        ctx = Ctx()
+        new: list[tuple[str, C]] = []
+        for p in cmd.projections:
+            if isinstance(p.expr, n.Field) and not p.aliased:
+                self.resolve(p.expr.name, p.expr, ctx)
+            else:
+                compiled = self.compile(p.expr, ctx)
+                ctx.local[p.name] = compiled
+                new = [(name, c) for name, c in new if name != p.name]
+                new.append((p.name, compiled))
+            if p.name not in self.shown:
+                self.shown.append(p.name)
+        if new:
+            self.add_cte("fields", index, self.select_adding(new))
+
+    def stage_display(self, cmd: n.Display, index: int) -> None:
+        names: list[str] = []
+        for f in cmd.fields:
+            self.resolve(f.name, f, Ctx())
+            if f.name not in names:
+                names.append(f.name)
+        self.display = names
+
+    def stage_filter(self, cmd: n.Filter, index: int) -> None:
+        cond = self.as_bool(self.compile(cmd.condition, Ctx()))
+        self.add_cte("filter", index, f"SELECT * FROM {self.prev} WHERE {cond}")
+
+    def stage_parse(self, cmd: n.Parse, index: int) -> None:
+        source = self.as_str(self.compile(cmd.source, Ctx()))
+        regex = cmd.regex
+        top = max(g for _, g in cmd.groups)
+        by_number = {g: name for name, g in cmd.groups}
+        names = [by_number.get(i, f"__g{i}") for i in range(1, top + 1)]
+        tmp = f"__parse{index}"
+        if _may_match_empty(regex):
+            names_sql = ", ".join(literal(x) for x in names)
+            extract = (
+                f"CASE WHEN regexp_matches({source}, {literal(regex)}) THEN "
+                f"regexp_extract({source}, {literal(regex)}, [{names_sql}]) END"
+            )
+            test = f"{tmp} IS NOT NULL"
+        else:
+            # One regex evaluation: group 1 wraps the whole match, empty means no match.
+            flags, body = _split_flags(regex)
+            wrapped = f"{flags}({body})"
+            names_sql = ", ".join(literal(x) for x in ["__m", *names])
+            extract = f"regexp_extract({source}, {literal(wrapped)}, [{names_sql}])"
+            test = f"struct_extract({tmp}, '__m') <> ''"
+        self.add_cte("parse_match", index, f"SELECT *, {extract} AS {tmp} FROM {self.prev}")
+        new = [
+            (name, C(f"CASE WHEN {test} THEN struct_extract({tmp}, {literal(name)}) END", "any"))
+            for name, _ in cmd.groups
+        ]
+        replaced = [name for name, _ in new if name in self.columns]
+        exclude = ", ".join([tmp, *(quote(r) for r in replaced)])
+        adds = ", ".join(f"{c.sql} AS {quote(name)}" for name, c in new)
+        for name, c in new:
+            self.columns.pop(name, None)
+            self.columns[name] = c.kind
+        self.add_cte("parse", index, f"SELECT * EXCLUDE ({exclude}), {adds} FROM {self.prev}")
+
+    def stage_stats(self, cmd: n.Stats, index: int) -> None:
+        self.stats_seen += 1
+        groups: list[tuple[str, C]] = []
+        for p in cmd.groups:
+            c = self.compile(p.expr, Ctx())
+            groups.append((p.name, c))
+        ctx = Ctx(aggregates=True)
+        aggs: list[tuple[str, C]] = []
+        for p in cmd.aggregations:
+            ctx.saw_aggregate = False
+            c = self.compile(p.expr, ctx)
+            if not ctx.saw_aggregate:
+                raise self.fail(
+                    "stats needs an aggregate function here (count, sum, avg ...)", p.expr
+                )
+            ctx.local[p.name] = c
+            aggs.append((p.name, c))
+        outputs: dict[str, C] = {}
+        for name, c in [*groups, *aggs]:
+            outputs[name] = c
+        select = ", ".join(f"{c.sql} AS {quote(name)}" for name, c in outputs.items())
+        sql = f"SELECT {select} FROM {self.prev}"
+        if groups:
+            sql += " GROUP BY " + ", ".join(str(i) for i in range(1, len(groups) + 1))
+        self.add_cte("stats", index, sql)
+        self.columns = {name: c.kind for name, c in outputs.items()}
+        self.group_columns = [name for name, _ in groups]
+        self.event_level = False
+        self.order = None
+        self.shown = list(outputs)
+        self.display = None
+
+    def stage_sort(self, cmd: n.Sort, index: int) -> None:
+        items: list[str] = []
+        for key in cmd.keys:
+            c = self.compile(key.expr, Ctx())
+            items.extend(self.order_items(c, key.descending))
+        self.order = items
+
+    def stage_limit(self, cmd: n.Limit, index: int) -> None:
+        self.limited = True
+        order = self.current_order()
+        order_sql = f" ORDER BY {', '.join(order)}" if order else ""
+        self.add_cte("limit", index, f"SELECT * FROM {self.prev}{order_sql} LIMIT {cmd.count}")
+
+    def stage_dedup(self, cmd: n.Dedup, index: int) -> None:
+        cols = [self.resolve(f.name, f, Ctx()).sql for f in cmd.fields]
+        order = self.current_order()
+        over = f"PARTITION BY {', '.join(cols)}"
+        if order:
+            over += f" ORDER BY {', '.join(order)}"
+        # "Null values are not considered duplicates" (facts §1.3): rows with a null key stay.
+        keep = " OR ".join([f"row_number() OVER ({over}) = 1", *(f"{c} IS NULL" for c in cols)])
+        self.add_cte("dedup", index, f"SELECT * FROM {self.prev} QUALIFY {keep}")
+
+    def final_select(self) -> str:
+        if self.display is not None:
+            names = list(self.display)
+        elif self.shown:
+            names = list(self.shown)
+        else:
+            names = ["@timestamp", "@message"]
+        if self.event_level and "@ptr" not in names:
+            names.append("@ptr")
+        for name in names:
+            if name not in self.columns:
+                self.resolve(name, n.Query((), start=0, end=0), Ctx())
+        sql = f"SELECT {', '.join(quote(x) for x in names)} FROM {self.prev}"
+        order = self.current_order()
+        if order:
+            sql += f" ORDER BY {', '.join(order)}"
+        limit = self.limit
+        if not self.limited:
+            limit = min(DEFAULT_LIMIT, limit or DEFAULT_LIMIT)
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return sql
+
+    # -- ordering ----------------------------------------------------------------------------
+    def current_order(self) -> list[str]:
+        if self.order is not None:
+            return self.order
+        if self.event_level:
+            return ['"@timestamp" DESC NULLS LAST', '"@ptr" DESC NULLS LAST']
+        items: list[str] = []
+        for name in self.group_columns:
+            items.extend(self.order_items(C(quote(name), self.columns[name]), False))
+        return items
+
+    def order_items(self, c: C, descending: bool) -> list[str]:
+        direction = "DESC" if descending else "ASC"
+        if c.kind in ("any", "str") and not c.literal:
+            # AWS sort: all non-number values before all number values when ascending,
+            # numbers compared as numbers; missing values last.
+            num = f"TRY_CAST({c.sql} AS DOUBLE)"
+            return [
+                f"({c.sql} IS NULL) ASC",
+                f"({num} IS NOT NULL) {direction}",
+                f"{num} {direction}",
+                f"{c.sql} {direction}",
+            ]
+        return [f"{c.sql} {direction} NULLS LAST"]
+
+    # -- fields ------------------------------------------------------------------------------
+    def resolve(self, name: str, node: n.Node, ctx: Ctx) -> C:
+        if name in ctx.local:
+            if ctx.aggregates:
+                ctx.saw_aggregate = True
+            return ctx.local[name]
+        if name in self.columns:
+            return C(quote(name), self.columns[name])
+        if not self.event_level:
+            raise self.fail(
+                f"field {name!r} is not defined here: after stats only its output fields "
+                f"exist ({', '.join(self.columns)})",
+                node,
+            )
+        kind = F.LAMBDA_FIELDS[name][1] if name in F.LAMBDA_FIELDS else "any"
+        self.discovered[name] = kind
+        self.columns[name] = kind
+        return C(quote(name), kind)
+
+    # -- coercions ---------------------------------------------------------------------------
+    @staticmethod
+    def as_num(c: C) -> str:
+        if c.kind == "num":
+            return c.sql
+        if c.kind == "bool":
+            return f"CAST({c.sql} AS INTEGER)"
+        if c.kind == "ts":
+            return f"epoch_ms({c.sql})"
+        return f"TRY_CAST({c.sql} AS DOUBLE)"
+
+    @staticmethod
+    def as_str(c: C) -> str:
+        if c.kind in ("str", "any"):
+            return c.sql
+        if c.kind == "ts":
+            return f"strftime({c.sql}, '%Y-%m-%d %H:%M:%S.%g')"
+        if c.kind == "bool":
+            return f"CAST(CAST({c.sql} AS INTEGER) AS VARCHAR)"
+        return f"CAST({c.sql} AS VARCHAR)"
+
+    @staticmethod
+    def as_bool(c: C) -> str:
+        if c.kind == "bool":
+            return c.sql
+        if c.kind == "num":
+            return f"(({c.sql}) <> 0)"
+        if c.kind == "ts":
+            return f"(({c.sql}) IS NOT NULL)"
+        return f"coalesce(TRY_CAST({c.sql} AS BOOLEAN), TRY_CAST({c.sql} AS DOUBLE) <> 0)"
+
+    def as_ts(self, c: C, node: n.Node) -> str:
+        if c.kind == "ts":
+            return c.sql
+        if c.kind == "num":  # epoch milliseconds
+            return f"make_timestamptz(CAST(({c.sql}) * 1000 AS BIGINT))"
+        if c.kind in ("str", "any"):
+            return f"TRY_CAST({c.sql} AS TIMESTAMPTZ)"
+        raise self.fail("expected a timestamp", node)
+
+    # -- expressions -------------------------------------------------------------------------
+    def compile(self, node: n.Expr, ctx: Ctx) -> C:
+        method = getattr(self, f"x_{type(node).__name__.lower()}")
+        return method(node, ctx)
+
+    def x_field(self, node: n.Field, ctx: Ctx) -> C:
+        return self.resolve(node.name, node, ctx)
+
+    def x_literal(self, node: n.Literal, ctx: Ctx) -> C:
+        if isinstance(node.value, str):
+            kind = "any" if _NUMERIC.match(node.value) else "str"
+            return C(literal(node.value), kind, literal=True)
+        return C(repr(node.value), "num", literal=True)
+
+    def x_regex(self, node: n.Regex, ctx: Ctx) -> C:
+        raise self.fail("a /regex/ is only allowed after like, =~ or in parse", node)
+
+    def x_duration(self, node: n.Duration, ctx: Ctx) -> C:
+        raise self.fail("a time period is only allowed in bin(), datefloor() or dateceil()", node)
+
+    def x_star(self, node: n.Star, ctx: Ctx) -> C:
+        raise self.fail("'*' is only allowed in count(*)", node)
+
+    def x_listexpr(self, node: n.ListExpr, ctx: Ctx) -> C:
+        raise self.fail("a [list] is only allowed after in", node)
+
+    def x_unary(self, node: n.Unary, ctx: Ctx) -> C:
+        operand = self.compile(node.operand, ctx)
+        if node.op == "not":
+            return C(f"(NOT {self.as_bool(operand)})", "bool")
+        return C(f"(-{self.as_num(operand)})", "num")
+
+    def x_binary(self, node: n.Binary, ctx: Ctx) -> C:
+        left = self.compile(node.left, ctx)
+        right = self.compile(node.right, ctx)
+        if node.op in ("and", "or"):
+            return C(f"({self.as_bool(left)} {node.op.upper()} {self.as_bool(right)})", "bool")
+        if node.op in _SQL_OPS:
+            return C(self.comparison(node.op, left, right), "bool")
+        a, b = self.as_num(left), self.as_num(right)
+        if node.op == "^":
+            return C(f"pow({a}, {b})", "num")
+        return C(f"({a} {node.op} {b})", "num")
+
+    def comparison(self, op: str, a: C, b: C) -> str:
+        sql_op = _SQL_OPS[op]
+        if a.kind == b.kind and a.kind in ("num", "str", "ts", "bool"):
+            return f"({a.sql} {sql_op} {b.sql})"
+        if "ts" in (a.kind, b.kind):
+            ts, other = (a, b) if a.kind == "ts" else (b, a)
+            if other.kind in ("num", "bool"):
+                x, y = (
+                    (f"epoch_ms({a.sql})", self.as_num(b))
+                    if a is ts
+                    else (self.as_num(a), f"epoch_ms({b.sql})")
+                )
+                return f"({x} {sql_op} {y})"
+            return f"({self.as_ts(a, n.Star())} {sql_op} {self.as_ts(b, n.Star())})"
+        if {a.kind, b.kind} <= {"str", "any"} and "str" in (a.kind, b.kind):
+            return f"({a.sql} {sql_op} {b.sql})"
+        # Numeric when both sides read as numbers, else compare the text.
+        na, nb = self.as_num(a), self.as_num(b)
+        return (
+            f"(CASE WHEN {na} IS NOT NULL AND {nb} IS NOT NULL THEN {na} {sql_op} {nb}"
+            f" ELSE {self.as_str(a)} {sql_op} {self.as_str(b)} END)"
+        )
+
+    def x_like(self, node: n.Like, ctx: Ctx) -> C:
+        operand = self.as_str(self.compile(node.operand, ctx))
+        if isinstance(node.pattern, n.Regex):
+            sql = f"regexp_matches({operand}, {literal(node.pattern.pattern)})"
+        else:
+            assert isinstance(node.pattern, n.Literal)
+            sql = f"contains({operand}, {literal(str(node.pattern.value))})"
+        return C(f"(NOT {sql})" if node.negated else sql, "bool")
+
+    def x_in(self, node: n.In, ctx: Ctx) -> C:
+        operand = self.compile(node.operand, ctx)
+        items = [self.compile(item, ctx) for item in node.items.items]
+        if not items:
+            return C("false" if not node.negated else "true", "bool")
+        if operand.kind in ("str", "any") and all(i.kind == "str" for i in items):
+            sql = f"{operand.sql} IN ({', '.join(i.sql for i in items)})"
+        else:
+            sql = "(" + " OR ".join(self.comparison("=", operand, i) for i in items) + ")"
+        return C(f"(NOT {sql})" if node.negated else sql, "bool")
+
+    # -- functions ---------------------------------------------------------------------------
+    def x_func(self, node: n.Func, ctx: Ctx) -> C:
+        fn = FUNCTIONS[node.name]
+        if fn.aggregate:
+            if not ctx.aggregates:
+                raise self.fail(f"{fn.name}() is an aggregate function: use it in stats", node)
+            if ctx.in_aggregate:
+                raise self.fail(f"{fn.name}() cannot be nested in another aggregate", node)
+            ctx.saw_aggregate = True
+            inner = dataclasses.replace(ctx, in_aggregate=True, aggregates=False)
+            inner.local = {}
+        else:
+            inner = ctx
+        special = getattr(self, f"f_{node.name}", None)
+        if special is not None:
+            result = special(node, inner)
+            if fn.aggregate:
+                ctx.saw_aggregate = True
+            return result
+        args = [self.compile(a, inner) for a in node.args]
+        if fn.aggregate:
+            ctx.saw_aggregate = True
+        if fn.udf:
+            self.uses_udfs = True
+        template = fn.template
+        if isinstance(template, dict):
+            template = template[len(node.args)]
+        assert template is not None
+        sql = self.render(template, node, args)
+        kind = fn.result
+        if kind == "arg0":
+            kind = args[0].kind
+        elif kind == "common":
+            kinds = {a.kind for a in args if a.sql != "NULL"}
+            kind = kinds.pop() if len(kinds) == 1 else "any"
+            if kind == "any" and len({a.kind for a in args}) > 1:
+                sql = self.render(
+                    template.replace("{*}", "{*:s}")
+                    .replace("{1}", "{1:s}")
+                    .replace("{2}", "{2:s}"),
+                    node,
+                    args,
+                )
+        return C(sql, kind)
+
+    def render(self, template: str, node: n.Func, args: list[C]) -> str:
+        coerce = {
+            "n": self.as_num,
+            "s": self.as_str,
+            "b": self.as_bool,
+            "t": lambda c: self.as_ts(c, node),
+            "": lambda c: c.sql,
+        }
+
+        def one(match: re.Match[str]) -> str:
+            index, spec = match.group(1), match.group(2) or ""
+            if index == "*":
+                return ", ".join(coerce[spec](a) for a in args)
+            arg = args[int(index)]
+            if spec == "re":
+                source = node.args[int(index)]
+                if isinstance(source, n.Regex):
+                    return literal(source.pattern)
+                if isinstance(source, n.Literal):
+                    return literal(str(source.value))
+                raise self.fail(f"{node.name}() needs a literal pattern", source)
+            return coerce[spec](arg)
+
+        return re.sub(r"\{(\d+|\*)(?::(\w+))?\}", one, template)
+
+    def _args(self, node: n.Func, ctx: Ctx) -> list[C]:
+        return [self.compile(a, ctx) for a in node.args]
+
+    def f_count(self, node: n.Func, ctx: Ctx) -> C:
+        if not node.args or isinstance(node.args[0], n.Star):
+            return C("count(*)", "num")
+        return C(f"count({self.compile(node.args[0], ctx).sql})", "num")
+
+    def _minmax(self, node: n.Func, ctx: Ctx, fn: str) -> C:
+        arg = self.compile(node.args[0], ctx)
+        if arg.kind == "any":
+            # Discovered values are text: take the numeric extreme when there are numbers.
+            return C(
+                f"coalesce(CAST({fn}(TRY_CAST({arg.sql} AS DOUBLE)) AS VARCHAR), {fn}({arg.sql}))",
+                "any",
+            )
+        return C(f"{fn}({arg.sql})", arg.kind)
+
+    def f_min(self, node: n.Func, ctx: Ctx) -> C:
+        return self._minmax(node, ctx, "min")
+
+    def f_max(self, node: n.Func, ctx: Ctx) -> C:
+        return self._minmax(node, ctx, "max")
+
+    def _timestamp(self, node: n.Func) -> str:
+        if "@timestamp" not in self.columns:
+            raise self.fail(
+                f"{node.name}() uses @timestamp, which is not defined here "
+                "(after stats, carry it as e.g. max(@timestamp) as @timestamp)",
+                node,
+            )
+        return quote("@timestamp")
+
+    def f_earliest(self, node: n.Func, ctx: Ctx) -> C:
+        arg = self.compile(node.args[0], ctx)
+        return C(f"arg_min({arg.sql}, {self._timestamp(node)})", arg.kind)
+
+    def f_latest(self, node: n.Func, ctx: Ctx) -> C:
+        arg = self.compile(node.args[0], ctx)
+        return C(f"arg_max({arg.sql}, {self._timestamp(node)})", arg.kind)
+
+    def _period(self, node: n.Func, arg: n.Expr) -> n.Duration:
+        if not isinstance(arg, n.Duration):
+            raise self.fail(f"{node.name}() needs a time period such as 5m", arg)
+        if arg.amount <= 0:
+            raise self.fail("the time period must be positive", arg)
+        return arg
+
+    def f_bin(self, node: n.Func, ctx: Ctx) -> C:
+        period = self._period(node, node.args[0])
+        return C(floor_ts(self._timestamp(node), period), "ts")
+
+    def f_datefloor(self, node: n.Func, ctx: Ctx) -> C:
+        ts = self.as_ts(self.compile(node.args[0], ctx), node.args[0])
+        return C(floor_ts(ts, self._period(node, node.args[1])), "ts")
+
+    def f_dateceil(self, node: n.Func, ctx: Ctx) -> C:
+        ts = self.as_ts(self.compile(node.args[0], ctx), node.args[0])
+        return C(floor_ts(ts, self._period(node, node.args[1]), ceil=True), "ts")
+
+
+def floor_ts(ts: str, period: n.Duration, *, ceil: bool = False) -> str:
+    """SQL rounding ``ts`` down (or up) to a multiple of ``period`` since the Unix epoch."""
+    amount = period.amount
+    if period.unit in _CAPS:
+        amount = min(amount, _CAPS[period.unit])
+    if period.unit in _MONTHS:
+        months = int(amount * _MONTHS[period.unit])
+        bucket = f"time_bucket(INTERVAL '{months} months', {ts}, 'UTC')"
+        if ceil:
+            return (
+                f"(CASE WHEN {bucket} = {ts} THEN {bucket} "
+                f"ELSE {bucket} + INTERVAL '{months} months' END)"
+            )
+        return bucket
+    micros = max(1, int(amount * _MICROS[period.unit]))
+    if ceil:
+        return f"make_timestamptz(((epoch_us({ts}) + {micros - 1}) // {micros}) * {micros})"
+    return f"make_timestamptz((epoch_us({ts}) // {micros}) * {micros})"
+
+
+def _split_flags(regex: str) -> tuple[str, str]:
+    m = re.match(r"^(\(\?[a-zA-Z]+\))+", regex)
+    if not m:
+        return "", regex
+    return m.group(0), regex[m.end() :]
+
+
+def _may_match_empty(regex: str) -> bool:
+    # Python's re reads the RE2 subset used in parse patterns; when it cannot, assume the
+    # pattern may match an empty string and use the two-step (test, then extract) form.
+    try:
+        return re.search(regex, "") is not None
+    except re.error:
+        return True
