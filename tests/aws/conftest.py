@@ -15,6 +15,7 @@ through a conftest, or by living under tests/aws/):
 
 from __future__ import annotations
 
+import functools
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -123,11 +124,17 @@ class Stubbed:
             stubber.assert_no_pending_responses()
 
 
-def make_stubbed(**source_options) -> Stubbed:
-    """Stubbed clients (no endpoint is ever contacted) behind an AwsSource."""
-    session = boto3.Session(
+@functools.cache
+def fake_session() -> boto3.Session:
+    """One session with fake keys for stubbed clients (its loader caches service models)."""
+    return boto3.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
     )
+
+
+def make_stubbed(**source_options) -> Stubbed:
+    """Stubbed clients (no endpoint is ever contacted) behind an AwsSource."""
+    session = fake_session()
     clients = {
         service: session.client(service, config=TEST_SETTINGS.to_config())
         for service in ("cloudwatch", "logs", "cloudtrail", "sts")
