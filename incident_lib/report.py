@@ -174,6 +174,7 @@ def render_report(nb: NotebookNode | Path, out_html: Path) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(page)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read
         os.replace(tmp, out_html)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
