@@ -52,7 +52,7 @@ def read_log_events(source: str | Path | TextIO) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``timestamp, ingestion_time`` (tz-aware UTC; a missing ingestion time is the event
-        time), ``log_stream, message, event_id`` (``None`` when the input has none), in input
+        time), ``log_stream, message, event_id`` (missing when the input has none), in input
         order.
 
     Raises
