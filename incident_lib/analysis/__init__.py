@@ -1,0 +1,35 @@
+"""Deterministic analysis (no LLM): pure functions over DataFrames that return findings.
+
+- :func:`detect_onset`: when the anomaly started (robust baseline, sustained departure).
+- :func:`rank_changes` / :func:`culprit_finding`: which CloudTrail change caused it.
+- :func:`signature` / :func:`compare_signatures` / :func:`signature_findings`: new errors.
+- :func:`impact`: failed requests, error rate, minutes in ALARM.
+- :func:`sibling_scan`: which sibling resources are affected.
+"""
+
+from __future__ import annotations
+
+from incident_lib.analysis.changes import culprit_finding, rank_changes
+from incident_lib.analysis.impact import alarm_minutes, impact
+from incident_lib.analysis.onset import Onset, detect_onset
+from incident_lib.analysis.siblings import sibling_scan
+from incident_lib.analysis.signatures import (
+    compare_signatures,
+    mask,
+    signature,
+    signature_findings,
+)
+
+__all__ = [
+    "Onset",
+    "alarm_minutes",
+    "compare_signatures",
+    "culprit_finding",
+    "detect_onset",
+    "impact",
+    "mask",
+    "rank_changes",
+    "sibling_scan",
+    "signature",
+    "signature_findings",
+]
