@@ -206,3 +206,42 @@ def test_account_id_comes_from_sts_lazily(aws_source):
     assert aws_source.account_id == ACCOUNT_ID
     assert aws_source.account_id == ACCOUNT_ID
     assert aws_source.calls["sts:GetCallerIdentity"] == 1
+
+
+def test_frames_match_the_local_source_on_the_same_events(aws_source, moto_clients, tmp_path):
+    """A notebook cannot tell AwsSource from LocalSource: same columns, dtypes and values."""
+    from incident_lib.sources.local import LocalSource
+    from incident_lib.store.writer import StoreWriter
+
+    logs = moto_clients("logs")
+    _seed_logs(logs, n=12, stream="s1")
+    events = logs.filter_log_events(logGroupName="/aws/lambda/checkout")["events"]
+    with StoreWriter(tmp_path / "store") as writer:
+        writer.add_log_events(
+            pd.DataFrame(
+                {
+                    "timestamp": pd.to_datetime(
+                        [e["timestamp"] for e in events], unit="ms", utc=True
+                    ),
+                    "ingestion_time": pd.to_datetime(
+                        [e["ingestionTime"] for e in events], unit="ms", utc=True
+                    ),
+                    "message": [e["message"] for e in events],
+                    "log_stream": [e["logStreamName"] for e in events],
+                }
+            ),
+            log_group="/aws/lambda/checkout",
+        )
+    local = LocalSource(tmp_path / "store")
+    end = T0 + pd.Timedelta(hours=1)
+    query = "fields @timestamp, @message | sort @timestamp asc | limit 4"
+    remote_q = aws_source.insights(query, ["/aws/lambda/checkout"], T0, end)
+    local_q = local.insights(query, ["/aws/lambda/checkout"], T0, end)
+    cols = ["@timestamp", "@message"]
+    pd.testing.assert_frame_equal(remote_q[cols], local_q[cols])
+    remote_e = aws_source.log_events(["/aws/lambda/checkout"], T0, end)
+    local_e = local.log_events(["/aws/lambda/checkout"], T0, end)
+    assert list(remote_e.columns) == list(local_e.columns)
+    assert remote_e.dtypes.to_dict() == local_e.dtypes.to_dict()
+    same = ["log_group", "log_stream", "timestamp", "ingestion_time", "message"]
+    pd.testing.assert_frame_equal(remote_e[same], local_e[same])
