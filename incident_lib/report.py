@@ -106,7 +106,7 @@ def _toc(nb: NotebookNode) -> list[dict[str, Any]]:
     return entries
 
 
-def _findings_view(doc: FindingsDoc) -> dict[str, Any]:
+def _findings_view(doc: FindingsDoc, nb: NotebookNode) -> dict[str, Any]:
     findings = [
         {
             "title": f.title,
@@ -118,6 +118,12 @@ def _findings_view(doc: FindingsDoc) -> dict[str, Any]:
         for f in doc.findings
     ]
     failed = [{"name": s.name, "error": s.error} for s in doc.sections if s.status == "failed"]
+    # A cell that raised stopped the run (papermill stops at the first error): say so up top.
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) or []:
+            if output.get("output_type") == "error":
+                error = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+                failed.append({"name": "notebook stopped", "error": error})
     return {"summary": doc.summary, "findings": findings, "failed_sections": failed}
 
 
@@ -145,7 +151,7 @@ def export_html(nb: NotebookNode) -> str:
         "section_mimetype": SECTION_MIMETYPE,
         "rendered_at": utc_now().strftime("%Y-%m-%d %H:%M:%S UTC"),
         "toc": _toc(nb),
-        **_findings_view(extract(nb)),
+        **_findings_view(extract(nb), nb),
     }
     resources = {"metadata": {"name": f"Incident: {title}"}, "incident": incident}
     with _EXPORT_LOCK:

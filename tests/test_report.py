@@ -267,6 +267,25 @@ def test_notebook_without_incident_or_findings_still_reports() -> None:
     assert page.count(PLOTLY_BANNER) == 1
 
 
+def test_a_cell_that_raised_makes_the_report_partial() -> None:
+    nb = _built_notebook(figures=0)
+    crashed = new_code_cell("1/0")
+    crashed.outputs = [
+        new_output(
+            "error",
+            ename="ValueError",
+            evalue="bad line <script>alert('evalue')</script>",
+            traceback=["ValueError: bad line <script>alert('evalue')</script>"],
+        )
+    ]
+    nb.cells.append(crashed)
+    page = export_html(nb)
+    assert "Partial report: 2 section(s) failed" in page
+    assert "notebook stopped" in page
+    assert "ValueError: bad line &lt;script&gt;alert(" in page
+    assert "<script>alert(" not in page
+
+
 def test_widget_state_does_not_pull_scripts_from_a_cdn() -> None:
     nb = _built_notebook(figures=0)
     nb.metadata.widgets = {
