@@ -483,13 +483,14 @@ _RE2_SPECIAL = set("\\.^$|?*+()[]{}")
 
 def glob_to_regex(glob: str) -> tuple[str, int]:
     """Translate a ``parse`` glob to RE2: literal text escaped, each ``*`` a lazy group, the
-    last ``*`` greedy (it takes the rest), unanchored (facts §1.3)."""
+    ``*`` ending the pattern greedy (it takes the rest), unanchored (facts §1.3)."""
     parts = glob.split("*")
     escaped = ["".join("\\" + c if c in _RE2_SPECIAL else c for c in p) for p in parts]
     count = len(parts) - 1
     out = escaped[0]
     for i, part in enumerate(escaped[1:], start=1):
-        out += ("(.*)" if i == count else "(.*?)") + part
+        # Lazy groups; a trailing ``*`` takes the rest of the text.
+        out += ("(.*)" if i == count and not part else "(.*?)") + part
     return "(?s)" + out, count
 
 
