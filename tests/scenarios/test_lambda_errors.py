@@ -45,7 +45,7 @@ def test_store_validates_and_volume_is_bounded(lambda_errors_store):
     assert 40_000 < rows["logs"] < 150_000
     assert rows["metrics"] < 120_000
     assert rows["changes"] >= 8
-    start, end = store.time_range  # includes the alarm's creation, days before
+    _start, end = store.time_range  # includes the alarm's creation, days before
     assert end <= pd.Timestamp("2026-11-18T15:01Z")
     lo, hi = store.connect().sql("select min(timestamp), max(timestamp) from logs").df().iloc[0]
     assert pd.Timestamp("2026-11-18T10:59Z") <= lo and hi <= pd.Timestamp("2026-11-18T15:01Z")
