@@ -36,10 +36,10 @@ from incident_lib.sources.calls import CallCounter
 from incident_lib.sources.clients import ClientSettings, make_client, make_session, translate_error
 from incident_lib.sources.frames import (
     CHANGE_COLUMNS,
-    HISTORY_COLUMNS,
     LOG_EVENT_COLUMNS,
     METRIC_COLUMNS,
     empty_metric_frame,
+    history_frame,
     rows_to_frame,
 )
 from incident_lib.timeutil import ensure_utc
@@ -686,7 +686,7 @@ class AwsSource(Source):
         """
         start = ensure_utc(start, name="start")
         end = ensure_utc(end, name="end")
-        records: list[dict[str, Any]] = []
+        items: list[dict[str, Any]] = []
         with _api("DescribeAlarmHistory", detail=f"alarm {alarm_name!r}"):
             pages = (
                 self.client("cloudwatch")
@@ -701,23 +701,8 @@ class AwsSource(Source):
             )
             for page in pages:
                 for item in page.get("AlarmHistoryItems", []):
-                    data = _json_object(item.get("HistoryData"))
-                    records.append(
-                        {
-                            "timestamp": item["Timestamp"],
-                            "alarm_name": item.get("AlarmName", alarm_name),
-                            "history_item_type": item.get("HistoryItemType"),
-                            "summary": item.get("HistorySummary"),
-                            "old_state": (data.get("oldState") or {}).get("stateValue"),
-                            "new_state": (data.get("newState") or {}).get("stateValue"),
-                            "data": data,
-                        }
-                    )
-        frame = pd.DataFrame(records, columns=HISTORY_COLUMNS)
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).astype(
-            "datetime64[us, UTC]"
-        )
-        return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+                    items.append({"AlarmName": alarm_name, **item})
+        return history_frame(items)
 
     # -- CloudTrail ------------------------------------------------------------------------
     def change_events(

@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 METRIC_COLUMNS = ["id", "label", "timestamp", "value"]
-LOG_EVENT_COLUMNS = ["log_group", "log_stream", "timestamp", "ingestion_time", "message", "event_id"]
-HISTORY_COLUMNS = ["timestamp", "alarm_name", "history_item_type", "summary", "old_state",
-                   "new_state", "data"]
-CHANGE_COLUMNS = ["event_time", "event_name", "event_source", "username", "resources",
-                  "request_parameters", "event_id"]
+LOG_EVENT_COLUMNS = [
+    "log_group",
+    "log_stream",
+    "timestamp",
+    "ingestion_time",
+    "message",
+    "event_id",
+]
+HISTORY_COLUMNS = [
+    "timestamp",
+    "alarm_name",
+    "history_item_type",
+    "summary",
+    "old_state",
+    "new_state",
+    "data",
+]
+CHANGE_COLUMNS = [
+    "event_time",
+    "event_name",
+    "event_source",
+    "username",
+    "resources",
+    "request_parameters",
+    "event_id",
+]
 
 # Fields whose values are times: system fields and bin() groups.
 _TIME_FIELD = re.compile(r"^(@timestamp|@ingestionTime|bin\(.*\))$")
@@ -22,12 +45,14 @@ _AWS_TS = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$")
 
 
 def empty_metric_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "id": pd.Series(dtype="str"),
-        "label": pd.Series(dtype="str"),
-        "timestamp": pd.Series(dtype="datetime64[us, UTC]"),
-        "value": pd.Series(dtype="float64"),
-    })
+    return pd.DataFrame(
+        {
+            "id": pd.Series(dtype="str"),
+            "label": pd.Series(dtype="str"),
+            "timestamp": pd.Series(dtype="datetime64[us, UTC]"),
+            "value": pd.Series(dtype="float64"),
+        }
+    )
 
 
 def rows_to_frame(rows: Iterable[Sequence[Mapping[str, str]]]) -> pd.DataFrame:
@@ -76,10 +101,40 @@ def _type_column(name: str, col: pd.Series) -> pd.Series:
     if _TIME_FIELD.match(name) or text.map(lambda v: bool(_AWS_TS.match(v))).all():
         if text.map(lambda v: bool(_INT.match(v))).all():
             return pd.to_datetime(col.astype("float64"), unit="ms", utc=True).astype(
-                "datetime64[us, UTC]")
+                "datetime64[us, UTC]"
+            )
         return pd.to_datetime(col, utc=True, format="mixed").astype("datetime64[us, UTC]")
     if name != "@ptr" and text.map(lambda v: bool(_INT.match(v))).all():
         return pd.to_numeric(col).astype("Int64")
     if name != "@ptr" and text.map(lambda v: bool(_FLOAT.match(v))).all():
         return pd.to_numeric(col).astype("float64")
     return col.astype("str").where(col.notna(), None)
+
+
+def history_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """DescribeAlarmHistory items (``Timestamp, AlarmName, HistoryItemType, HistorySummary,
+    HistoryData``; HistoryData a JSON string or dict) as the shared history frame, oldest first:
+    ``old_state``/``new_state`` are read from HistoryData's ``stateValue``s."""
+    records = []
+    for item in items:
+        raw = item.get("HistoryData")
+        try:
+            data = json.loads(raw) if isinstance(raw, str) and raw else dict(raw or {})
+        except (ValueError, TypeError):
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        records.append(
+            {
+                "timestamp": item["Timestamp"],
+                "alarm_name": item.get("AlarmName"),
+                "history_item_type": item.get("HistoryItemType"),
+                "summary": item.get("HistorySummary"),
+                "old_state": (data.get("oldState") or {}).get("stateValue"),
+                "new_state": (data.get("newState") or {}).get("stateValue"),
+                "data": data,
+            }
+        )
+    frame = pd.DataFrame(records, columns=HISTORY_COLUMNS)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).astype("datetime64[us, UTC]")
+    return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from incident_lib import insights, metrics
 from incident_lib.sources.base import MetricQuery, Source
-from incident_lib.sources.frames import CHANGE_COLUMNS, HISTORY_COLUMNS, LOG_EVENT_COLUMNS
+from incident_lib.sources.frames import CHANGE_COLUMNS, LOG_EVENT_COLUMNS, history_frame
 from incident_lib.store import Store, open_store
 from incident_lib.timeutil import ensure_utc
 
@@ -120,13 +120,14 @@ class LocalSource(Source):
     def alarm_history(
         self, alarm_name: str, start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame:
-        frame = self.con.execute(
-            "SELECT timestamp, alarm_name, history_item_type, history_summary AS summary, "
-            "history_data FROM alarm_history WHERE alarm_name = ? AND timestamp >= ? "
-            "AND timestamp <= ? ORDER BY timestamp",
+        rows = self.con.execute(
+            "SELECT timestamp AS Timestamp, alarm_name AS AlarmName, history_item_type AS "
+            "HistoryItemType, history_summary AS HistorySummary, history_data AS HistoryData "
+            "FROM alarm_history WHERE alarm_name = ? AND timestamp >= ? AND timestamp <= ? "
+            "ORDER BY timestamp",
             [alarm_name, ensure_utc(start).to_pydatetime(), ensure_utc(end).to_pydatetime()],
         ).df()
-        return history_frame(frame)
+        return history_frame(rows.to_dict("records"))
 
     # -- changes ---------------------------------------------------------------------------
     def change_events(
@@ -151,17 +152,6 @@ class LocalSource(Source):
             frame = frame[~frame["read_only"].fillna(False).astype(bool)]
         frame = frame[CHANGE_COLUMNS].reset_index(drop=True)
         return _utc_columns(frame, ("event_time",))
-
-
-def history_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Raw history rows (``history_data`` a JSON string) into the shared history frame."""
-    data = [json.loads(d) if isinstance(d, str) and d else {} for d in frame["history_data"]]
-    out = frame.drop(columns=["history_data"]).assign(
-        old_state=[(d.get("oldState") or {}).get("stateValue") for d in data],
-        new_state=[(d.get("newState") or {}).get("stateValue") for d in data],
-        data=data,
-    )
-    return _utc_columns(out[HISTORY_COLUMNS].reset_index(drop=True), ("timestamp",))
 
 
 def _resource_names(resources: Any) -> set[str]:
