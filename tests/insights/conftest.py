@@ -26,14 +26,16 @@ def build_store(path: Path, events: list[dict[str, Any]]) -> Path:
     rows = []
     for i, ev in enumerate(events):
         ts = pd.Timestamp(ev["t"])
-        rows.append({
-            "log_group": ev.get("group", "/app/api"),
-            "log_stream": ev.get("stream", "s1"),
-            "timestamp": ts,
-            "ingestion_time": pd.Timestamp(ev["ingest"]) if "ingest" in ev else ts,
-            "message": ev["msg"],
-            "event_id": ev.get("ptr", f"ptr{i:03d}"),
-        })
+        rows.append(
+            {
+                "log_group": ev.get("group", "/app/api"),
+                "log_stream": ev.get("stream", "s1"),
+                "timestamp": ts,
+                "ingestion_time": pd.Timestamp(ev["ingest"]) if "ingest" in ev else ts,
+                "message": ev["msg"],
+                "event_id": ev.get("ptr", f"ptr{i:03d}"),
+            }
+        )
     with StoreWriter(path) as writer:
         writer.add_log_events(pd.DataFrame(rows))
     return path
@@ -49,8 +51,7 @@ def store_for(tmp_path_factory):
     def get(doc: dict[str, Any]):
         key = id(doc)
         if key not in _stores:
-            _stores[key] = build_store(tmp_path_factory.mktemp("insights") / "store",
-                                       doc["events"])
+            _stores[key] = build_store(tmp_path_factory.mktemp("insights") / "store", doc["events"])
         return open_store(_stores[key]).connect()
 
     return get

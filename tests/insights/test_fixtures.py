@@ -12,8 +12,16 @@ from tests.insights.conftest import assert_rows, load_cases, rows_of
 START = pd.Timestamp("2024-01-01T00:00:00Z")
 END = pd.Timestamp("2024-01-02T00:00:00Z")
 
-FILES = ["commands", "expressions", "parse", "stats", "functions", "fields", "aws_samples",
-         "errors"]
+FILES = [
+    "commands",
+    "expressions",
+    "parse",
+    "stats",
+    "functions",
+    "fields",
+    "aws_samples",
+    "errors",
+]
 CASES = [case for name in FILES for case in load_cases(name)]
 
 
@@ -21,8 +29,8 @@ CASES = [case for name in FILES for case in load_cases(name)]
 def test_case(doc, case, store_for):
     con = store_for(doc)
     kwargs = {
-        "start": pd.Timestamp(case.get("start", START)),
-        "end": pd.Timestamp(case.get("end", END)),
+        "start": pd.Timestamp(case.get("start", doc.get("start", START))),
+        "end": pd.Timestamp(case.get("end", doc.get("end", END))),
         "log_groups": case.get("log_groups"),
         "limit": case.get("limit"),
     }
