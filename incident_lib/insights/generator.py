@@ -217,8 +217,8 @@ class Generator:
                 new.append((p.name, compiled))
             if p.name not in self.shown:
                 self.shown.append(p.name)
-        if new:
-            self.add_cte("fields", index, self.select_adding(new))
+        sql = self.select_adding(new) if new else f"SELECT * FROM {self.prev}"
+        self.add_cte("fields", index, sql)
 
     def stage_display(self, cmd: n.Display, index: int) -> None:
         names: list[str] = []
@@ -227,6 +227,7 @@ class Generator:
             if f.name not in names:
                 names.append(f.name)
         self.display = names
+        self.add_cte("display", index, f"SELECT * FROM {self.prev}")
 
     def stage_filter(self, cmd: n.Filter, index: int) -> None:
         cond = self.as_bool(self.compile(cmd.condition, Ctx()))
@@ -304,6 +305,9 @@ class Generator:
             c = self.compile(key.expr, Ctx())
             items.extend(self.order_items(c, key.descending))
         self.order = items
+        # The order is applied where it matters (limit, dedup, the final select): SQL does
+        # not promise that an ORDER BY inside a CTE survives the stages after it.
+        self.add_cte("sort", index, f"SELECT * FROM {self.prev}")
 
     def stage_limit(self, cmd: n.Limit, index: int) -> None:
         self.limited = True
