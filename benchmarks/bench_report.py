@@ -25,8 +25,11 @@ def _floor_notebook(path: Path) -> None:
     params = nbformat.v4.new_code_cell('source = ""')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell("pass")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
 
 
@@ -74,20 +77,30 @@ def main() -> None:
             demos.append(seconds)
         floor, demo = statistics.median(floors), statistics.median(demos)
         size = result.report.stat().st_size
-        print(f"machine: {platform.machine()}, {platform.python_version()}, "
-              f"{len(__import__('os').sched_getaffinity(0))} cores")
+        print(
+            f"machine: {platform.machine()}, {platform.python_version()}, "
+            f"{len(__import__('os').sched_getaffinity(0))} cores"
+        )
         print(f"demo store build:        {build:6.2f} s (once, not in the ratio)")
-        print(f"floor (empty nb+report): {floor:6.2f} s  median of {args.runs}: "
-              f"{', '.join(f'{x:.2f}' for x in floors)}")
-        print(f"demo investigation:      {demo:6.2f} s  median of {args.runs}: "
-              f"{', '.join(f'{x:.2f}' for x in demos)}")
+        print(
+            f"floor (empty nb+report): {floor:6.2f} s  median of {args.runs}: "
+            f"{', '.join(f'{x:.2f}' for x in floors)}"
+        )
+        print(
+            f"demo investigation:      {demo:6.2f} s  median of {args.runs}: "
+            f"{', '.join(f'{x:.2f}' for x in demos)}"
+        )
         print(f"ratio demo/floor:        {demo / floor:6.2f}x  (aim <= 2x)")
-        print(f"  of which execute {result.timings.get('execute', 0):.2f} s, "
-              f"report {result.timings.get('report', 0):.2f} s")
+        print(
+            f"  of which execute {result.timings.get('execute', 0):.2f} s, "
+            f"report {result.timings.get('report', 0):.2f} s"
+        )
         print(f"report size:             {size / 1e6:6.2f} MB (aim < 6 MB)")
         calls = result.findings.stats.get("api_calls") or {}
-        print(f"source: {result.findings.stats.get('source')}; AWS API calls: "
-              f"{sum(calls.values()) if calls else 'n/a (local store)'}")
+        print(
+            f"source: {result.findings.stats.get('source')}; AWS API calls: "
+            f"{sum(calls.values()) if calls else 'n/a (local store)'}"
+        )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,13 @@ DEFAULT_SCENARIO = "lambda_errors"
 DEFAULT_SEED = 7
 
 
-def demo_store(scenario: str = DEFAULT_SCENARIO, *, seed: int = DEFAULT_SEED,
-               root: Path | None = None, rebuild: bool = False) -> Store:
+def demo_store(
+    scenario: str = DEFAULT_SCENARIO,
+    *,
+    seed: int = DEFAULT_SEED,
+    root: Path | None = None,
+    rebuild: bool = False,
+) -> Store:
     """The scenario's store under ``reports/_stores/<scenario>-<seed>``, built if missing."""
     from incident_lib.scenarios import build_store, get_scenario
 
@@ -44,6 +49,8 @@ def alarm_event(store: Store, shape: str = "eventbridge") -> dict[str, Any]:
     """The alarm event a scenario recorded (``eventbridge`` or ``sns``)."""
     events = (store.descriptor.scenario or {}).get("alarm_events") or {}
     if shape not in events:
-        raise StoreError(f"the store has no {shape!r} alarm event (has: {', '.join(events)})",
-                         path=str(store.path))
+        raise StoreError(
+            f"the store has no {shape!r} alarm event (has: {', '.join(events)})",
+            path=str(store.path),
+        )
     return events[shape]

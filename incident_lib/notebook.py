@@ -63,41 +63,48 @@ class Case:
             self._cache[key] = fetch()
         return self._cache[key]
 
-    def show(self, name: str, fn: Callable[[Case], Iterable[Any] | None]) -> SectionStatus:
-        """Run one section and display its results; a failure is shown, never raised."""
+    def show(self, name: str, fn: Callable[[Case], Iterable[Any] | None]) -> None:
+        """Run one section and display its results; a failure is shown, never raised. The
+        section's status is appended to :attr:`sections`."""
         from IPython.display import display
 
         started = time.perf_counter()
         try:
             items = list(fn(self) or [])
-        except Exception as exc:  # noqa: BLE001 - a failed section must not cost the report
+        except Exception as exc:
             status = SectionStatus(name=name, status="failed", error=_describe(exc))
             log.warning("section %r failed: %s", name, status.error)
             display(_section_bundle(status, detail=_traceback_tail(exc)), raw=True)
             self.sections.append(status)
-            return status
+            return
         shown = 0
         for item in items:
             shown += _display_item(item)
-        status = SectionStatus(name=name, status="ok" if shown else "empty",
-                               error="" if shown else "no data in the window")
+        status = SectionStatus(
+            name=name,
+            status="ok" if shown else "empty",
+            error="" if shown else "no data in the window",
+        )
         if not shown:
             display(_section_bundle(status), raw=True)
         else:
             display({SECTION_MIMETYPE: status.model_dump(mode="json")}, raw=True)
         self.sections.append(status)
         log.info("section %r: %s in %.2fs", name, status.status, time.perf_counter() - started)
-        return status
 
     def record(self, findings: Iterable[Finding], *, summary: str = "") -> FindingsDoc:
         """Record the run's findings (displayed as a bundle the report and RCA read back)."""
         from IPython.display import display
 
-        doc = FindingsDoc(summary=mask_secrets(summary),
-                          findings=[_mask_finding(f) for f in findings],
-                          sections=list(self.sections),
-                          stats={"source": self.source.name,
-                                 "api_calls": dict(getattr(self.source, "calls", None) or {})})
+        doc = FindingsDoc(
+            summary=mask_secrets(summary),
+            findings=[_mask_finding(f) for f in findings],
+            sections=list(self.sections),
+            stats={
+                "source": self.source.name,
+                "api_calls": dict(getattr(self.source, "calls", None) or {}),
+            },
+        )
         bundle = {
             FINDINGS_MIMETYPE: doc.model_dump(mode="json"),
             "text/html": _findings_html(doc),
@@ -139,10 +146,21 @@ def setup(
         alarm = Alarm.model_validate_json(alarm_json)
     except ValueError:
         alarm = parse_alarm(alarm_json)
-    src = open_source(source, region=alarm.region, account_id=alarm.account, profile=profile,
-                      role_arn=role_arn, endpoint_url=endpoint_url)
-    return Case(alarm=alarm, source=src, start=parse_time(start, name="start"),
-                end=parse_time(end, name="end"), params=dict(params))
+    src = open_source(
+        source,
+        region=alarm.region,
+        account_id=alarm.account,
+        profile=profile,
+        role_arn=role_arn,
+        endpoint_url=endpoint_url,
+    )
+    return Case(
+        alarm=alarm,
+        source=src,
+        start=parse_time(start, name="start"),
+        end=parse_time(end, name="end"),
+        params=dict(params),
+    )
 
 
 def _demo_case(scenario: str, **kw: Any) -> Case:
@@ -154,8 +172,14 @@ def _demo_case(scenario: str, **kw: Any) -> Case:
     alarm = parse_alarm(alarm_event(store))
     params = dict(resolve(alarm).parameters)
     log.info("no alarm given: investigating the %s demo incident", scenario)
-    return setup(alarm_json=params.pop("alarm_json"), source=str(store.path),
-                 start=params.pop("start"), end=params.pop("end"), **params, **kw)
+    return setup(
+        alarm_json=params.pop("alarm_json"),
+        source=str(store.path),
+        start=params.pop("start"),
+        end=params.pop("end"),
+        **params,
+        **kw,
+    )
 
 
 # -- display helpers ---------------------------------------------------------------------------
@@ -201,8 +225,10 @@ def _traceback_tail(exc: BaseException) -> str:
 def _section_bundle(status: SectionStatus, *, detail: str = "") -> dict[str, Any]:
     css = "incident-section-failed" if status.status == "failed" else "incident-section-empty"
     label = "Section failed" if status.status == "failed" else "No data"
-    body = (f'<div class="incident-section {css}"><strong>{label}: '
-            f"{html.escape(status.name)}</strong><p>{html.escape(mask_secrets(status.error))}</p>")
+    body = (
+        f'<div class="incident-section {css}"><strong>{label}: '
+        f"{html.escape(status.name)}</strong><p>{html.escape(mask_secrets(status.error))}</p>"
+    )
     if detail:
         body += f"<pre>{html.escape(mask_secrets(detail))}</pre>"
     body += "</div>"

@@ -16,21 +16,28 @@ MASK = "****"
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # AWS access key ids (long-term AKIA, temporary ASIA, and the other documented prefixes).
-    (re.compile(r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{4})[A-Z0-9]{12}\b"),
-     r"\1" + MASK),
+    (
+        re.compile(r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{4})[A-Z0-9]{12}\b"),
+        r"\1" + MASK,
+    ),
     # key=value / key: value secrets: password, secret, token, api key, session token ...
-    (re.compile(
-        r"(?i)((?:\"|')?\b(?:aws_secret_access_key|aws_session_token|secret(?:_?key)?|passw(?:or)?d|"
-        r"pwd|api[_-]?key|access[_-]?token|refresh[_-]?token|token|client[_-]?secret)\b(?:\"|')?"
-        r"\s*[:=]\s*(?:\"|')?)([^\s\"'&,;}]{3,})"),
-     r"\1" + MASK),
+    (
+        re.compile(
+            r"(?i)((?:\"|')?\b(?:aws_secret_access_key|aws_session_token|secret(?:_?key)?|passw(?:or)?d|"
+            r"pwd|api[_-]?key|access[_-]?token|refresh[_-]?token|token|client[_-]?secret)\b(?:\"|')?"
+            r"\s*[:=]\s*(?:\"|')?)([^\s\"'&,;}]{3,})"
+        ),
+        r"\1" + MASK,
+    ),
     # Authorization headers.
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK),
     # JSON Web Tokens.
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b"), MASK),
     # Private key blocks.
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-     "-----PRIVATE KEY " + MASK + "-----"),
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+        "-----PRIVATE KEY " + MASK + "-----",
+    ),
 ]
 
 

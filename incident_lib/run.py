@@ -91,8 +91,11 @@ def investigate(
     plan = resolve(alarm, config=config, window_before=window_before, window_after=window_after)
     parameters = dict(plan.parameters)
     parameters["source"] = str(source)
-    for key, value in (("profile", profile), ("role_arn", role_arn),
-                       ("endpoint_url", endpoint_url)):
+    for key, value in (
+        ("profile", profile),
+        ("role_arn", role_arn),
+        ("endpoint_url", endpoint_url),
+    ):
         if value:
             parameters[key] = value
     target = (out or reports_dir()) / alarm.incident_id
@@ -106,8 +109,12 @@ def investigate(
         failure: str | None = None
         try:
             pm.execute_notebook(
-                str(plan.notebook), str(work / NOTEBOOK), parameters=parameters,
-                kernel_name=kernel_name, progress_bar=False, log_output=False,
+                str(plan.notebook),
+                str(work / NOTEBOOK),
+                parameters=parameters,
+                kernel_name=kernel_name,
+                progress_bar=False,
+                log_output=False,
                 cwd=str(plan.notebook.parent),
             )
         except pm.PapermillExecutionError as exc:
@@ -117,8 +124,9 @@ def investigate(
         nb = nbformat.read(work / NOTEBOOK, as_version=4)
         doc = extract(nb)
         if failure:
-            doc.sections.append(SectionStatus(name="notebook", status="failed",
-                                              error=mask_secrets(failure)))
+            doc.sections.append(
+                SectionStatus(name="notebook", status="failed", error=mask_secrets(failure))
+            )
         nb.metadata["incident"] = _metadata(alarm, plan.alert_type, str(source), parameters)
         nbformat.write(nb, work / NOTEBOOK)
         say("writing the report")
@@ -131,9 +139,14 @@ def investigate(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    result = RunResult(incident_id=alarm.incident_id, directory=target,
-                       alert_type=plan.alert_type, findings=doc,
-                       seconds=time.perf_counter() - started, timings=timings)
+    result = RunResult(
+        incident_id=alarm.incident_id,
+        directory=target,
+        alert_type=plan.alert_type,
+        findings=doc,
+        seconds=time.perf_counter() - started,
+        timings=timings,
+    )
     log.info("investigation %s done in %.1fs", alarm.incident_id, result.seconds)
     return result
 
@@ -155,8 +168,9 @@ def _metadata(alarm: Alarm, alert_type: str, source: str, parameters: dict[str, 
         "source": source,
         "window": {"start": parameters.get("start"), "end": parameters.get("end")},
         "generated_at": format_iso(utc_now()),
-        "parameters": json.loads(json.dumps({k: v for k, v in parameters.items()
-                                             if k != "alarm_json"}, default=str)),
+        "parameters": json.loads(
+            json.dumps({k: v for k, v in parameters.items() if k != "alarm_json"}, default=str)
+        ),
     }
 
 

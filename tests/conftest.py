@@ -1,11 +1,52 @@
-"""Shared test configuration: notebooks collected by nbval carry the ``notebooks`` marker."""
+"""Shared test configuration.
+
+- Notebooks collected by nbval carry the ``notebooks`` marker.
+- ``chromium``: one headless Debian Chromium (driven by Playwright) for the session. Without
+  ``/usr/bin/chromium`` the browser tests skip with the reason, except in CI (``CI=true``) or
+  with ``INCIDENT_REQUIRE_BROWSER=1``, where a missing browser is a failure.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import pytest
+
+from tests.browser.helpers import chromium_missing_reason, launch_chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if str(item.fspath).endswith(".ipynb"):
             item.add_marker(pytest.mark.notebooks)
+
+
+def browser_required() -> bool:
+    return os.environ.get("INCIDENT_REQUIRE_BROWSER") == "1" or os.environ.get(
+        "CI", ""
+    ).lower() in ("1", "true")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Debian Chromium for the whole session."""
+    reason = chromium_missing_reason()
+    if reason:
+        if browser_required():
+            pytest.fail(
+                f"the browser tests must run here (CI or INCIDENT_REQUIRE_BROWSER=1) but {reason}"
+            )
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            yield browser
+        finally:
+            browser.close()

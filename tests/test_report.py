@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -22,6 +21,7 @@ from incident_lib.errors import BadInputError
 from incident_lib.findings import FINDINGS_MIMETYPE, SECTION_MIMETYPE
 from incident_lib.plotting import PLOTLY_MIMETYPE, IncidentRenderer, timeseries
 from incident_lib.report import export_html, render_report, templates_dir
+from tests.htmlcheck import page_links as _links
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 HOSTILE_NOTEBOOK = FIXTURES / "hostile_incident_two_plots.ipynb"
@@ -30,28 +30,6 @@ MAX_REPORT_BYTES = 6 * 1024 * 1024
 
 LOG_SCRIPT = "ERROR <script>alert('log')</script> upstream failed"
 LOG_IMG = "WARN <img src=x onerror=alert('img')> retrying"
-
-
-class _Links(HTMLParser):
-    """Every src/href of the page, and the script tags with a src."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-        self.script_srcs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if name in ("src", "href") and value is not None:
-                self.urls.append(value)
-                if tag == "script" and name == "src":
-                    self.script_srcs.append(value)
-
-
-def _links(page: str) -> _Links:
-    parser = _Links()
-    parser.feed(page)
-    return parser
 
 
 def _display(data: dict) -> NotebookNode:

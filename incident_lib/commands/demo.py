@@ -16,11 +16,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Build (once) a telemetry store for a demo scenario, then investigate "
         "the scenario's alarm event against it, exactly as 'investigate' would against AWS.",
     )
-    p.add_argument("--scenario", default="lambda_errors", help="demo scenario (default "
-                   "lambda_errors)")
+    p.add_argument(
+        "--scenario", default="lambda_errors", help="demo scenario (default lambda_errors)"
+    )
     p.add_argument("--seed", type=int, default=7, help="scenario seed (default 7)")
-    p.add_argument("--shape", choices=["eventbridge", "sns"], default="eventbridge",
-                   help="which recorded alarm event to start from (default eventbridge)")
+    p.add_argument(
+        "--shape",
+        choices=["eventbridge", "sns"],
+        default="eventbridge",
+        help="which recorded alarm event to start from (default eventbridge)",
+    )
     p.add_argument("--rebuild", action="store_true", help="rebuild the store even if present")
     add_run_options(p, default_source=None)
     p.set_defaults(func=run)

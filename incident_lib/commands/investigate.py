@@ -19,8 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "section failed.",
     )
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("file", nargs="?", help="alarm event JSON (SNS, SQS, EventBridge, "
-                      "alarm-action); '-' reads standard input")
+    what.add_argument(
+        "file",
+        nargs="?",
+        help="alarm event JSON (SNS, SQS, EventBridge, alarm-action); '-' reads standard input",
+    )
     what.add_argument("--alarm-name", help="look the alarm up with DescribeAlarms instead")
     add_run_options(p, default_source="aws")
     p.set_defaults(func=run)
@@ -28,14 +31,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_run_options(p: argparse.ArgumentParser, *, default_source: str | None) -> None:
     if default_source is not None:
-        p.add_argument("--source", default=default_source,
-                       help="'aws' (default) or the path of a telemetry store")
+        p.add_argument(
+            "--source",
+            default=default_source,
+            help="'aws' (default) or the path of a telemetry store",
+        )
     p.add_argument("--out", type=Path, help="reports folder (default: reports/)")
     p.add_argument("--config", type=Path, help="catalogue overrides (TOML; env INCIDENT_CATALOG)")
-    p.add_argument("--before", default="60m", help="window start before the state change "
-                   "(default 60m)")
-    p.add_argument("--after", default="15m", help="window end after the state change "
-                   "(default 15m)")
+    p.add_argument(
+        "--before", default="60m", help="window start before the state change (default 60m)"
+    )
+    p.add_argument("--after", default="15m", help="window end after the state change (default 15m)")
     p.add_argument("--profile", help="AWS profile (source aws)")
     p.add_argument("--role-arn", help="role to assume for the investigation (source aws)")
     p.add_argument("--region", help="region when it cannot come from the alarm ARN")
@@ -54,8 +60,7 @@ def load_alarm(args: argparse.Namespace):
         return parse_alarm(path)
     from incident_lib.sources import open_source
 
-    src = open_source(args.source, region=args.region, profile=args.profile,
-                      role_arn=args.role_arn)
+    src = open_source(args.source, region=args.region, profile=args.profile, role_arn=args.role_arn)
     items = src.describe_alarms([args.alarm_name])
     if not items:
         raise BadInputError(f"no alarm named {args.alarm_name!r} in {src.name}")
@@ -66,11 +71,21 @@ def execute(alarm, args: argparse.Namespace, source: str) -> int:
     from incident_lib.run import investigate
 
     say = (lambda _m: None) if args.quiet else (lambda m: print(f"… {m}", file=sys.stderr))
-    say(f"alarm {alarm.name} ({alarm.previous_state} → {alarm.new_state} at "
-        f"{alarm.state_change_time:%Y-%m-%d %H:%M:%S} UTC), incident {alarm.incident_id}")
-    result = investigate(alarm, source=source, out=args.out, config=args.config,
-                         window_before=args.before, window_after=args.after,
-                         profile=args.profile, role_arn=args.role_arn, progress=say)
+    say(
+        f"alarm {alarm.name} ({alarm.previous_state} → {alarm.new_state} at "
+        f"{alarm.state_change_time:%Y-%m-%d %H:%M:%S} UTC), incident {alarm.incident_id}"
+    )
+    result = investigate(
+        alarm,
+        source=source,
+        out=args.out,
+        config=args.config,
+        window_before=args.before,
+        window_after=args.after,
+        profile=args.profile,
+        role_arn=args.role_arn,
+        progress=say,
+    )
     if not args.quiet:
         print(f"\n{result.findings.summary or 'no summary'}\n", file=sys.stderr)
         for f in result.findings.findings:

@@ -13,9 +13,20 @@ from incident_lib.notebook import Case
 from incident_lib.plotting import timeseries
 
 #: CloudTrail events that change what a resource runs (used for the deploy markers).
-DEPLOY_EVENTS = ("UpdateFunctionCode", "UpdateAlias", "PublishVersion",
-                 "UpdateFunctionConfiguration", "UpdateService", "CreateDeployment",
-                 "UpdateStack", "ModifyDBInstance", "UpdateTable")
+DEPLOY_EVENTS = (
+    "UpdateFunctionCode",
+    "UpdateAlias",
+    "PublishVersion",
+    "UpdateFunctionConfiguration",
+    "UpdateService",
+    "CreateDeployment",
+    "UpdateStack",
+    "ModifyDBInstance",
+    "UpdateTable",
+)
+
+#: Deploy calls this close together are one rollout (one marker on the charts).
+ROLLOUT_GAP = pd.Timedelta(minutes=3)
 
 #: History is read from further back than the window so the state at the window's start is known.
 HISTORY_LOOKBACK = pd.Timedelta(days=1)
@@ -33,30 +44,42 @@ def resource_names(case: Case) -> list[str]:
 
 def changes(case: Case) -> pd.DataFrame:
     """CloudTrail changes to the alarm's resources in the window, fetched once per run."""
-    return case.cached("changes", lambda: case.source.change_events(
-        case.start, case.end, resource_names=resource_names(case)))
+    return case.cached(
+        "changes",
+        lambda: case.source.change_events(
+            case.start, case.end, resource_names=resource_names(case)
+        ),
+    )
 
 
 def history(case: Case) -> pd.DataFrame:
-    return case.cached("history", lambda: case.source.alarm_history(
-        case.alarm.name, case.start - HISTORY_LOOKBACK, case.end))
+    return case.cached(
+        "history",
+        lambda: case.source.alarm_history(case.alarm.name, case.start - HISTORY_LOOKBACK, case.end),
+    )
 
 
 def deploy_markers(case: Case) -> list[tuple[pd.Timestamp, str]]:
-    """``(time, label)`` of every deploy-like change, for vertical lines on each figure."""
+    """``(time, label)`` of every deploy, for vertical lines on each figure. The calls of one
+    rollout (UpdateFunctionCode, PublishVersion, UpdateAlias within minutes) make one marker."""
     try:
         frame = changes(case)
-    except Exception:  # noqa: BLE001 - markers are decoration; the changes section reports errors
+    except Exception:
         return []
-    marks = []
-    for row in frame.itertuples():
-        if str(row.event_name).startswith(DEPLOY_EVENTS):
-            marks.append((row.event_time, _short_event(row.event_name)))
-    return marks
+    deploys = frame[frame["event_name"].astype(str).str.startswith(DEPLOY_EVENTS)]
+    groups: list[list[tuple[pd.Timestamp, str]]] = []
+    for row in deploys.sort_values("event_time").itertuples():
+        item = (row.event_time, _short_event(row.event_name))
+        if groups and item[0] - groups[-1][-1][0] <= ROLLOUT_GAP:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return [(g[-1][0], g[0][1] if len(g) == 1 else f"deploy ({len(g)} calls)") for g in groups]
 
 
-def alarm_periods(hist: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
-                  current_state: str | None = None) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+def alarm_periods(
+    hist: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, current_state: str | None = None
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """Intervals the alarm spent in ALARM within ``[start, end]``, from its state history."""
     periods: list[tuple[pd.Timestamp, pd.Timestamp]] = []
     updates = hist[hist["history_item_type"] == "StateUpdate"].sort_values("timestamp")
@@ -87,11 +110,15 @@ def alarm_facts(case: Case) -> pd.DataFrame:
     if a.metric is not None:
         m = a.metric
         dims = ", ".join(f"{k}={v}" for k, v in m.dimensions.items()) or "(none)"
-        rows += [("Metric", f"{m.namespace} {m.name}"), ("Dimensions", dims),
-                 ("Statistic / period", f"{m.stat or '?'} over {m.period or '?'}s")]
+        rows += [
+            ("Metric", f"{m.namespace} {m.name}"),
+            ("Dimensions", dims),
+            ("Statistic / period", f"{m.stat or '?'} over {m.period or '?'}s"),
+        ]
     for q in a.metric_queries or []:
-        what = q.expression or (f"{q.metric.namespace} {q.metric.name} {q.metric.stat}"
-                                if q.metric else "")
+        what = q.expression or (
+            f"{q.metric.namespace} {q.metric.name} {q.metric.stat}" if q.metric else ""
+        )
         rows.append((f"Query {q.id}" + (" (alarmed)" if q.return_data else ""), what))
     if a.composite is not None:
         rows.append(("Rule", a.composite.rule))
@@ -114,8 +141,10 @@ def alarm_section(case: Case) -> list[Any]:
     out.append(shown.sort_values("timestamp", ascending=False))
     queries = case.alarm.to_metric_queries()
     if not queries:
-        out.append("This alarm has no metric of its own (composite): see its rule above and "
-                   "the children's history.")
+        out.append(
+            "This alarm has no metric of its own (composite): see its rule above and "
+            "the children's history."
+        )
         return out
     frame = case.source.metric_data(queries, case.start, case.end)
     case.state["alarmed_series"] = frame
@@ -123,9 +152,15 @@ def alarm_section(case: Case) -> list[Any]:
         out.append("**No datapoints** for the alarmed metric in the window.")
         return out
     shade = alarm_periods(hist, case.start, case.end, current_state=case.alarm.new_state)
-    out.append(timeseries(frame, title=f"{case.alarm.name}: the alarmed series",
-                          threshold=case.alarm.threshold, shade=shade,
-                          markers=deploy_markers(case)))
+    out.append(
+        timeseries(
+            frame,
+            title=f"{case.alarm.name}: the alarmed series",
+            threshold=case.alarm.threshold,
+            shade=shade,
+            markers=deploy_markers(case),
+        )
+    )
     return out
 
 
@@ -140,18 +175,47 @@ def onset_of(case: Case, series: pd.Series, *, label: str) -> Any:
     return onset
 
 
+def onset_finding(case: Case) -> Finding | None:
+    """The onset found by an earlier section, as a finding naming the series it was seen in."""
+    onset = case.state.get("onset")
+    if onset is None:
+        return None
+    label = case.state.get("onset_label", "the alarmed series")
+    return onset.to_finding(label=label, ref=f"metric:{label}")
+
+
+def impact_start(case: Case) -> pd.Timestamp:
+    """Impact is counted from the onset when one was found, else from the window's start."""
+    onset = case.state.get("onset")
+    return onset.time if onset is not None else case.start
+
+
 def changes_section(case: Case) -> list[Any]:
     """Deploys and configuration changes to the resources, nearest to the onset first."""
     frame = changes(case)
     if frame.empty:
-        return [f"No CloudTrail changes to {', '.join(resource_names(case)) or 'the resources'} "
-                "in the window."]
+        return [
+            f"No CloudTrail changes to {', '.join(resource_names(case)) or 'the resources'} "
+            "in the window."
+        ]
     onset = case.state.get("onset")
     when = onset.time if onset is not None else alarm_time(case)
     ranked = rank_changes(frame, onset=when, resource_names=resource_names(case))
     case.state["ranked_changes"] = ranked
-    cols = [c for c in ("event_time", "event_name", "username", "relation",
-                        "minutes_before_onset", "score", "reason", "event_id") if c in ranked]
+    cols = [
+        c
+        for c in (
+            "event_time",
+            "event_name",
+            "username",
+            "relation",
+            "minutes_before_onset",
+            "score",
+            "reason",
+            "event_id",
+        )
+        if c in ranked
+    ]
     return [ranked[cols]]
 
 
@@ -161,9 +225,12 @@ def finding_for_changes(case: Case) -> Finding | None:
 
 
 def window_finding(case: Case) -> Finding:
-    return Finding(kind="window", title=f"Investigated {case.start:%Y-%m-%d %H:%M} to "
-                   f"{case.end:%H:%M} UTC on {case.source.name}",
-                   evidence=(Evidence(label="source", ref=case.source.name),))
+    return Finding(
+        kind="window",
+        title=f"Investigated {case.start:%Y-%m-%d %H:%M} to "
+        f"{case.end:%H:%M} UTC on {case.source.name}",
+        evidence=(Evidence(label="source", ref=case.source.name),),
+    )
 
 
 def alarm_time(case: Case) -> pd.Timestamp:

@@ -38,29 +38,51 @@ def siblings(case: Case) -> list[Any]:
     metric = case.alarm.metric
     if metric is None or not metric.dimensions:
         return ["The alarm has no single dimensioned metric, so it has no siblings to compare."]
-    listed = case.source.list_metrics(metric.namespace, metric.name,
-                                      dimension_names=list(metric.dimensions))
+    listed = case.source.list_metrics(
+        metric.namespace, metric.name, dimension_names=list(metric.dimensions)
+    )
     others = [d for d in listed["dimensions"] if d != dict(metric.dimensions)][:MAX_SIBLINGS]
-    queries = [MetricQuery("alarmed", metric.namespace, metric.name, metric.dimensions,
-                           metric.stat, metric.period, label=_dims_label(metric.dimensions))]
-    queries += [MetricQuery(f"s{i}", metric.namespace, metric.name, dims, metric.stat,
-                            metric.period, label=_dims_label(dims))
-                for i, dims in enumerate(others)]
+    queries = [
+        MetricQuery(
+            "alarmed",
+            metric.namespace,
+            metric.name,
+            metric.dimensions,
+            metric.stat,
+            metric.period,
+            label=_dims_label(metric.dimensions),
+        )
+    ]
+    queries += [
+        MetricQuery(
+            f"s{i}",
+            metric.namespace,
+            metric.name,
+            dims,
+            metric.stat,
+            metric.period,
+            label=_dims_label(dims),
+        )
+        for i, dims in enumerate(others)
+    ]
     frame = case.source.metric_data(queries, case.start, case.end)
     case.state["siblings"] = frame
     if len(others) == 0:
         return [f"No other {metric.namespace} {metric.name} series share these dimension names."]
-    return [timeseries(frame, title=f"{metric.name} ({metric.stat}) across siblings",
-                       threshold=case.alarm.threshold, markers=common.deploy_markers(case))]
+    return [
+        timeseries(
+            frame,
+            title=f"{metric.name} ({metric.stat}) across siblings",
+            threshold=case.alarm.threshold,
+            markers=common.deploy_markers(case),
+        )
+    ]
 
 
 def findings(case: Case) -> list[Any]:
     """Onset, nearby changes, siblings, time in ALARM."""
-    out = []
     onset = case.state.get("onset")
-    if onset is not None:
-        out.append(onset.to_finding())
-    out.append(common.finding_for_changes(case))
+    out = [common.onset_finding(case), common.finding_for_changes(case)]
     sib = case.state.get("siblings")
     if sib is not None and onset is not None and sib["id"].nunique() > 1:
         out.append(sibling_scan(sib, onset=onset.time))
@@ -68,11 +90,21 @@ def findings(case: Case) -> list[Any]:
     if frame is not None and not frame.empty:
         first = frame[frame["id"] == frame["id"].iloc[0]]
         series = pd.Series(first["value"].to_numpy(), index=pd.DatetimeIndex(first["timestamp"]))
-        out.append(impact(series, None, start=case.start, alarm_history=common.history(case)))
+        out.append(
+            impact(
+                series,
+                None,
+                start=common.impact_start(case),
+                end=case.end,
+                alarm_history=common.history(case),
+                label=str(first["label"].iloc[0]),
+            )
+        )
     found = common.present(out)
-    summary = next((f.title for f in found if f.kind == "culprit_change"),
-                   onset.to_finding().title if onset is not None else
-                   f"{case.alarm.name} is {case.alarm.new_state}")
+    summary = next(
+        (f.title for f in found if f.kind == "culprit_change"),
+        found[0].title if found else f"{case.alarm.name} is {case.alarm.new_state}",
+    )
     doc = case.record(found, summary=summary)
     return [f"{len(doc.findings)} findings recorded."]
 

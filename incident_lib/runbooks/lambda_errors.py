@@ -16,7 +16,7 @@ from incident_lib.errors import NoDataError
 from incident_lib.notebook import Case
 from incident_lib.plotting import bar_by_time, timeseries
 from incident_lib.runbooks import common
-from incident_lib.sources import InsightsQuery, MetricQuery
+from incident_lib.sources import MetricQuery
 
 NAMESPACE = "AWS/Lambda"
 
@@ -58,8 +58,12 @@ def metric_queries(function_name: str, period: int = 60) -> list[MetricQuery]:
         q("duration_p95", "Duration", "p95", "Duration p95"),
         q("duration_max", "Duration", "Maximum", "Duration max"),
         q("concurrency", "ConcurrentExecutions", "Maximum", "Concurrent executions"),
-        MetricQuery("error_rate", expression="100 * errors / invocations", period=period,
-                    label="Error rate (%)"),
+        MetricQuery(
+            "error_rate",
+            expression="100 * errors / invocations",
+            period=period,
+            label="Error rate (%)",
+        ),
     ]
 
 
@@ -81,8 +85,11 @@ def traffic(case: Case) -> list[Any]:
 
     def fig(ids: list[str], title: str, unit: str, **kw: Any):
         part = frame[frame["id"].isin(ids)]
-        return None if part.empty else timeseries(part, title=title, yaxis_title=unit,
-                                                  markers=marks, **kw)
+        return (
+            None
+            if part.empty
+            else timeseries(part, title=title, yaxis_title=unit, markers=marks, **kw)
+        )
 
     return [
         fig(["invocations", "errors"], "Invocations and errors per minute", "count"),
@@ -102,19 +109,32 @@ def logs(case: Case) -> list[Any]:
         raise NoDataError(f"no error lines in {', '.join(groups)}")
     events = events.assign(signature=events["@message"].map(signature))
     onset = case.state.get("onset")
-    incident_start = onset.time if onset is not None else (
-        common.alarm_time(case) - pd.Timedelta(minutes=15))
-    table = compare_signatures(events.rename(columns={"@timestamp": "timestamp",
-                                                      "@message": "message"}),
-                               incident_start=incident_start, baseline_end=incident_start)
+    incident_start = (
+        onset.time if onset is not None else (common.alarm_time(case) - pd.Timedelta(minutes=15))
+    )
+    table = compare_signatures(
+        events.rename(columns={"@timestamp": "timestamp", "@message": "message"}),
+        incident_start=incident_start,
+        baseline_end=incident_start,
+    )
     case.state["signatures"] = table
-    per_minute = (events.assign(minute=events["@timestamp"].dt.floor("1min"))
-                  .groupby(["minute", "signature"]).size().rename("errors").reset_index())
+    per_minute = (
+        events.assign(minute=events["@timestamp"].dt.floor("1min"))
+        .groupby(["minute", "signature"])
+        .size()
+        .rename("errors")
+        .reset_index()
+    )
     top = table["signature"].head(6).tolist()
     per_minute.loc[~per_minute["signature"].isin(top), "signature"] = "(other)"
     out: list[Any] = [
-        bar_by_time(per_minute, x="minute", y="errors", color="signature",
-                    title="Error lines per minute by signature"),
+        bar_by_time(
+            per_minute,
+            x="minute",
+            y="errors",
+            color="signature",
+            title="Error lines per minute by signature",
+        ),
         table,
     ]
     out += _traces(case, events, table, groups)
@@ -124,13 +144,18 @@ def logs(case: Case) -> list[Any]:
 def _traces(case: Case, events: pd.DataFrame, table: pd.DataFrame, groups: list[str]) -> list[Any]:
     new = table[table["status"].isin(["new", "surging"])]["signature"].tolist()
     picked = events[events["signature"].isin(new or table["signature"].head(1).tolist())]
-    ids = [i for i in picked.get("@requestId", pd.Series(dtype=str)).dropna().unique()
-           if isinstance(i, str) and i][:TRACE_REQUESTS]
+    ids = [
+        i
+        for i in picked.get("@requestId", pd.Series(dtype=str)).dropna().unique()
+        if isinstance(i, str) and i
+    ][:TRACE_REQUESTS]
     if not ids:
         return []
     clauses = " or ".join(f'@message like "{_quote(i)}"' for i in ids)
-    query = (f"fields @timestamp, @requestId, @type, @duration, @message | filter {clauses}"
-             " | sort @timestamp asc | limit 200")
+    query = (
+        f"fields @timestamp, @requestId, @type, @duration, @message | filter {clauses}"
+        " | sort @timestamp asc | limit 200"
+    )
     traced = case.source.insights(query, groups, case.start, case.end)
     return [f"**{len(ids)} failing requests traced** from START to REPORT:", traced]
 
@@ -146,18 +171,22 @@ def changes(case: Case) -> list[Any]:
 
 def findings(case: Case) -> list[Any]:
     """5. Onset, the likely culprit change and why, the new signature, impact so far."""
-    out = []
-    onset = case.state.get("onset")
-    if onset is not None:
-        out.append(onset.to_finding())
-    out.append(common.finding_for_changes(case))
+    out = [common.onset_finding(case), common.finding_for_changes(case)]
     table = case.state.get("signatures")
     if table is not None:
         out += signature_findings(table)
     frame = case.state.get("lambda_metrics")
     if frame is not None:
-        out.append(impact(_series(frame, "errors"), _series(frame, "invocations"),
-                          start=case.start, alarm_history=common.history(case)))
+        out.append(
+            impact(
+                _series(frame, "errors"),
+                _series(frame, "invocations"),
+                start=common.impact_start(case),
+                end=case.end,
+                alarm_history=common.history(case),
+                label="invocations",
+            )
+        )
     found = common.present(out)
     doc = case.record(found, summary=_summary(case, found))
     return [f"{len(doc.findings)} findings recorded."]
