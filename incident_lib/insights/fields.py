@@ -27,9 +27,10 @@ SYSTEM_FIELDS: dict[str, tuple[str, str]] = {
 _REPORT = "^REPORT RequestId: \\S+"
 
 
-def _report_number(label: str, scale: str = "") -> str:
-    # Guarded by a prefix test so the regex only runs on REPORT lines.
-    pattern = f"{label}: ([0-9.]+) (?:ms|MB)"
+def _report_number(label: str, unit: str, scale: str = "") -> str:
+    # Guarded by a prefix test so the regex only runs on REPORT lines. "Duration" first
+    # matches the real duration: it precedes "Billed Duration" on every REPORT line.
+    pattern = f"{label}: ([0-9.]+) {unit}"
     return (
         "CASE WHEN starts_with(\"@message\", 'REPORT ') THEN TRY_CAST(NULLIF(regexp_extract("
         f"\"@message\", '{pattern}', 1), '') AS DOUBLE){scale} END"
@@ -48,12 +49,11 @@ LAMBDA_FIELDS: dict[str, tuple[str, str]] = {
         "NULLIF(regexp_extract(\"@message\", '^(?:START|END|REPORT) RequestId: (\\S+)', 1), '')",
         "str",
     ),
-    # "\tDuration" / " Duration": the label must not match inside "Billed Duration".
-    "@duration": (_report_number("(?:^|\\s)Duration"), "num"),
-    "@billedDuration": (_report_number("Billed Duration"), "num"),
-    "@memorySize": (_report_number("Memory Size", " * 1000000.0"), "num"),
-    "@maxMemoryUsed": (_report_number("Max Memory Used", " * 1000000.0"), "num"),
-    "@initDuration": (_report_number("Init Duration"), "num"),
+    "@duration": (_report_number("Duration", "ms"), "num"),
+    "@billedDuration": (_report_number("Billed Duration", "ms"), "num"),
+    "@memorySize": (_report_number("Memory Size", "MB", " * 1000000.0"), "num"),
+    "@maxMemoryUsed": (_report_number("Max Memory Used", "MB", " * 1000000.0"), "num"),
+    "@initDuration": (_report_number("Init Duration", "ms"), "num"),
 }
 
 # The JSON document of a message: the message itself when it starts with "{", else the first

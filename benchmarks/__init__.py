@@ -1,0 +1,1 @@
+"""Benchmarks (run as modules: ``python -m benchmarks.bench_insights``); not part of tests."""
