@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from incident_lib.analysis.changes import culprit_finding, rank_changes
-from incident_lib.analysis.impact import alarm_minutes, impact
+from incident_lib.analysis.impact import alarm_minutes, alarm_periods, impact
 from incident_lib.analysis.onset import Onset, detect_onset
 from incident_lib.analysis.siblings import sibling_scan
 from incident_lib.analysis.signatures import (
@@ -23,6 +23,7 @@ from incident_lib.analysis.signatures import (
 __all__ = [
     "Onset",
     "alarm_minutes",
+    "alarm_periods",
     "compare_signatures",
     "culprit_finding",
     "detect_onset",

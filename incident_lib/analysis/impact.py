@@ -8,27 +8,36 @@ from incident_lib.findings import Evidence, Finding
 from incident_lib.timeutil import ensure_utc
 
 
-def alarm_minutes(
+def alarm_periods(
     alarm_history: pd.DataFrame | None, *, start: pd.Timestamp, end: pd.Timestamp
-) -> float:
-    """Minutes the alarm spent in ALARM within ``[start, end]``, from StateUpdate items of a
-    ``Source.alarm_history`` frame (``timestamp, history_item_type, old_state, new_state``).
-    A state entered before ``start`` counts from ``start``; one still open counts to ``end``."""
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The ``(from, to)`` intervals the alarm spent in ALARM within ``[start, end]``, from
+    StateUpdate items of a ``Source.alarm_history`` frame (``timestamp, history_item_type,
+    new_state``). A state entered before ``start`` counts from ``start``; one still open runs to
+    ``end``."""
     if alarm_history is None or alarm_history.empty:
-        return 0.0
+        return []
     hist = alarm_history[alarm_history["history_item_type"] == "StateUpdate"]
     hist = hist.assign(t=pd.to_datetime(hist["timestamp"], utc=True)).sort_values("t")
-    total = pd.Timedelta(0)
+    periods: list[tuple[pd.Timestamp, pd.Timestamp]] = []
     opened: pd.Timestamp | None = None
     for t, new in zip(hist["t"], hist["new_state"], strict=True):
         if new == "ALARM" and opened is None:
             opened = t
         elif new != "ALARM" and opened is not None:
-            total += max(min(t, end) - max(opened, start), pd.Timedelta(0))
+            periods.append((opened, t))
             opened = None
     if opened is not None:
-        total += max(end - max(opened, start), pd.Timedelta(0))
-    return total.total_seconds() / 60
+        periods.append((opened, end))
+    return [(max(a, start), min(b, end)) for a, b in periods if b > start and a < end]
+
+
+def alarm_minutes(
+    alarm_history: pd.DataFrame | None, *, start: pd.Timestamp, end: pd.Timestamp
+) -> float:
+    """Minutes the alarm spent in ALARM within ``[start, end]`` (see :func:`alarm_periods`)."""
+    periods = alarm_periods(alarm_history, start=start, end=end)
+    return sum((b - a for a, b in periods), pd.Timedelta(0)).total_seconds() / 60
 
 
 def impact(

@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="which recorded alarm event to start from (default eventbridge)",
     )
     p.add_argument("--rebuild", action="store_true", help="rebuild the store even if present")
+    p.add_argument("--from-alarm", metavar="FILE",
+                   help="instead of a scenario: synthesise telemetry that explains this alarm "
+                   "event (any shape 'investigate' reads) and investigate it")
     add_run_options(p, default_source=None)
     p.set_defaults(func=run)
 
@@ -35,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from incident_lib.alarm import parse_alarm
     from incident_lib.demo import alarm_event, demo_store
 
+    if args.from_alarm:
+        return _from_alarm(args)
     if not args.quiet:
         print(f"… preparing the {args.scenario} demo store", file=sys.stderr)
     store = demo_store(args.scenario, seed=args.seed, rebuild=args.rebuild)
@@ -42,4 +47,23 @@ def run(args: argparse.Namespace) -> int:
     event_file = store.path.parent / f"{store.path.name}.{args.shape}.json"
     event_file.write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
     alarm = parse_alarm(event, source=str(event_file))
+    return execute(alarm, args, str(store.path))
+
+
+def _from_alarm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from incident_lib.alarm import parse_alarm
+    from incident_lib.errors import BadInputError
+    from incident_lib.paths import stores_dir
+    from incident_lib.scenarios.from_alarm import build_store_for_alarm
+
+    path = Path(args.from_alarm)
+    if not path.is_file():
+        raise BadInputError(f"no such file: {path}")
+    alarm = parse_alarm(path)
+    if not args.quiet:
+        print(f"… synthesising telemetry for {alarm.name}", file=sys.stderr)
+    store = build_store_for_alarm(alarm, stores_dir() / f"from-alarm-{alarm.incident_id}",
+                                  seed=args.seed)
     return execute(alarm, args, str(store.path))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from incident_lib.analysis import culprit_finding, detect_onset, rank_changes
+from incident_lib.analysis import alarm_periods, culprit_finding, detect_onset, rank_changes
+from incident_lib.errors import MetricQueryError
 from incident_lib.findings import Evidence, Finding
 from incident_lib.notebook import Case
 from incident_lib.plotting import timeseries
@@ -77,26 +79,6 @@ def deploy_markers(case: Case) -> list[tuple[pd.Timestamp, str]]:
     return [(g[-1][0], g[0][1] if len(g) == 1 else f"deploy ({len(g)} calls)") for g in groups]
 
 
-def alarm_periods(
-    hist: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, current_state: str | None = None
-) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
-    """Intervals the alarm spent in ALARM within ``[start, end]``, from its state history."""
-    periods: list[tuple[pd.Timestamp, pd.Timestamp]] = []
-    updates = hist[hist["history_item_type"] == "StateUpdate"].sort_values("timestamp")
-    opened: pd.Timestamp | None = None
-    for row in updates.itertuples():
-        if row.new_state == "ALARM" and opened is None:
-            opened = row.timestamp
-        elif row.new_state != "ALARM" and opened is not None:
-            periods.append((opened, row.timestamp))
-            opened = None
-    if opened is not None:
-        periods.append((opened, end))
-    elif updates.empty and current_state == "ALARM":
-        periods.append((start, end))
-    return [(max(a, start), min(b, end)) for a, b in periods if b >= start and a <= end]
-
-
 def alarm_facts(case: Case) -> pd.DataFrame:
     """The alarm's definition as a two-column table."""
     a = case.alarm
@@ -146,12 +128,27 @@ def alarm_section(case: Case) -> list[Any]:
             "the children's history."
         )
         return out
-    frame = case.source.metric_data(queries, case.start, case.end)
+    try:
+        frame = case.source.metric_data(queries, case.start, case.end)
+    except MetricQueryError as exc:
+        # The local engine has no ANOMALY_DETECTION_BAND: show the metric without its band.
+        plain = [q for q in queries if q.expression is None]
+        if not plain or len(plain) == len(queries):
+            raise
+        out.append(
+            f"The alarm's expression cannot be evaluated on this source ({exc}); "
+            "showing the metric it reads."
+        )
+        frame = case.source.metric_data(
+            [dataclasses.replace(q, return_data=True) for q in plain], case.start, case.end
+        )
     case.state["alarmed_series"] = frame
     if frame.empty:
         out.append("**No datapoints** for the alarmed metric in the window.")
         return out
-    shade = alarm_periods(hist, case.start, case.end, current_state=case.alarm.new_state)
+    shade = alarm_periods(hist, start=case.start, end=case.end)
+    if hist.empty and case.alarm.new_state == "ALARM":  # no history readable: since the change
+        shade = [(alarm_time(case), case.end)]
     out.append(
         timeseries(
             frame,
@@ -164,11 +161,34 @@ def alarm_section(case: Case) -> list[Any]:
     return out
 
 
-def onset_of(case: Case, series: pd.Series, *, label: str) -> Any:
-    """Detect the onset in ``series``, remember it in ``case.state``, and return it."""
-    direction = "down" if (case.alarm.comparison_operator or "").startswith("Less") else "up"
+def onset_of(case: Case, series: pd.Series, *, label: str, counts: bool = False) -> Any:
+    """Detect the onset in ``series``, remember it in ``case.state``, and return it.
+
+    ``counts``: the series counts events (errors, requests), so a flat baseline's noise floor
+    is Poisson's. Otherwise (CPU %, bytes, ratios) the floor is 5% of the baseline level.
+    """
+    op = case.alarm.comparison_operator or ""
     baseline_end = alarm_time(case) - pd.Timedelta(minutes=15)
-    onset = detect_onset(series, baseline_end=baseline_end, direction=direction)
+    min_spread = None
+    if not counts:
+        level = abs(float(series[series.index < baseline_end].median() or 0.0))
+        min_spread = 0.05 * level if level > 0 else 1.0
+    if op == "LessThanLowerOrGreaterThanUpperThreshold":  # anomaly band: either way out
+        found = [
+            o
+            for d in ("up", "down")
+            if (
+                o := detect_onset(
+                    series, baseline_end=baseline_end, direction=d, min_spread=min_spread
+                )
+            )
+        ]
+        onset = min(found, key=lambda o: o.time) if found else None
+    else:
+        direction = "down" if op.startswith("LessThan") else "up"
+        onset = detect_onset(
+            series, baseline_end=baseline_end, direction=direction, min_spread=min_spread
+        )
     if onset is not None:
         case.state["onset"] = onset
         case.state["onset_label"] = label
@@ -200,7 +220,12 @@ def changes_section(case: Case) -> list[Any]:
         ]
     onset = case.state.get("onset")
     when = onset.time if onset is not None else alarm_time(case)
-    ranked = rank_changes(frame, onset=when, resource_names=resource_names(case))
+    # The onset is only as precise as the data: a change up to one period after it may still
+    # be the cause.
+    tolerance = max(pd.Timedelta(minutes=2), pd.Timedelta(seconds=alarmed_period(case)))
+    ranked = rank_changes(
+        frame, onset=when, resource_names=resource_names(case), tolerance=tolerance
+    )
     case.state["ranked_changes"] = ranked
     cols = [
         c
@@ -222,6 +247,29 @@ def changes_section(case: Case) -> list[Any]:
 def finding_for_changes(case: Case) -> Finding | None:
     ranked = case.state.get("ranked_changes")
     return culprit_finding(ranked) if ranked is not None and not ranked.empty else None
+
+
+def alarmed_period(case: Case) -> int:
+    """The period (seconds) of the alarm's metrics, 60 when it has none."""
+    return max([m.period or 60 for m in case.alarm.metrics()] or [60])
+
+
+def time_in_alarm_finding(case: Case) -> Finding | None:
+    """How long the alarm has been in ALARM within the window, from its history."""
+    periods = alarm_periods(history(case), start=case.start, end=case.end)
+    if not periods:
+        return None
+    minutes = sum((b - a for a, b in periods), pd.Timedelta(0)).total_seconds() / 60
+    still = periods[-1][1] >= case.end
+    return Finding(
+        kind="impact",
+        title=f"In ALARM for {minutes:.0f} min of the window"
+        + (", and still in ALARM at its end" if still else ""),
+        detail="; ".join(f"{a:%H:%M}–{b:%H:%M} UTC" for a, b in periods),
+        severity="warning",
+        time=periods[0][0],
+        evidence=(Evidence(label="alarm history", ref="alarm_history"),),
+    )
 
 
 def window_finding(case: Case) -> Finding:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from incident_lib.analysis import impact, sibling_scan
+from incident_lib.analysis import sibling_scan
 from incident_lib.notebook import Case
 from incident_lib.plotting import timeseries
 from incident_lib.runbooks import common
@@ -86,20 +86,7 @@ def findings(case: Case) -> list[Any]:
     sib = case.state.get("siblings")
     if sib is not None and onset is not None and sib["id"].nunique() > 1:
         out.append(sibling_scan(sib, onset=onset.time))
-    frame = case.state.get("alarmed_series")
-    if frame is not None and not frame.empty:
-        first = frame[frame["id"] == frame["id"].iloc[0]]
-        series = pd.Series(first["value"].to_numpy(), index=pd.DatetimeIndex(first["timestamp"]))
-        out.append(
-            impact(
-                series,
-                None,
-                start=common.impact_start(case),
-                end=case.end,
-                alarm_history=common.history(case),
-                label=str(first["label"].iloc[0]),
-            )
-        )
+    out.append(common.time_in_alarm_finding(case))
     found = common.present(out)
     summary = next(
         (f.title for f in found if f.kind == "culprit_change"),

@@ -81,7 +81,7 @@ def traffic(case: Case) -> list[Any]:
     case.state["lambda_metrics"] = frame
     marks = common.deploy_markers(case)
     errors = _series(frame, "errors")
-    common.onset_of(case, errors, label="Errors")
+    common.onset_of(case, errors, label="Errors", counts=True)
 
     def fig(ids: list[str], title: str, unit: str, **kw: Any):
         part = frame[frame["id"].isin(ids)]
