@@ -110,6 +110,7 @@ class Generator:
         self.limited = False
         self.uses_udfs = False
         self.presence: dict[str, str] = {}  # field -> boolean column telling it is present
+        self.replaced: set[str] = set()  # base fields a later stage redefined
 
     # -- errors ------------------------------------------------------------------------------
     def fail(self, message: str, node: n.Node) -> QueryError:
@@ -204,6 +205,7 @@ class Generator:
             self.columns.pop(name, None)
             self.columns[name] = c.kind
             self.presence.pop(name, None)
+            self.replaced.add(name)
         return f"SELECT *{exclude}, {adds} FROM {self.prev}"
 
     def stage_fields(self, cmd: n.Fields, index: int) -> None:
@@ -286,6 +288,7 @@ class Generator:
         self.add_cte("stats", index, sql)
         self.columns = {name: c.kind for name, c in outputs.items()}
         self.presence = {}
+        self.replaced |= set(outputs)
         self.group_columns = [name for name, _ in groups]
         self.event_level = False
         self.order = None
@@ -471,6 +474,9 @@ class Generator:
 
     def comparison(self, op: str, a: C, b: C) -> str:
         sql_op = _SQL_OPS[op]
+        lambda_type = self.lambda_type_test(op, a, b)
+        if lambda_type is not None:
+            return lambda_type
         if a.kind == b.kind and a.kind in ("num", "str", "ts", "bool"):
             return f"({a.sql} {sql_op} {b.sql})"
         if "ts" in (a.kind, b.kind):
@@ -491,6 +497,22 @@ class Generator:
             f"(CASE WHEN {na} IS NOT NULL AND {nb} IS NOT NULL THEN {na} {sql_op} {nb}"
             f" ELSE {self.as_str(a)} {sql_op} {self.as_str(b)} END)"
         )
+
+    def lambda_type_test(self, op: str, a: C, b: C) -> str | None:
+        """``@type = "REPORT"`` as a prefix test on the message (what @type is derived from),
+        so the filter needs no CASE per row. None when the shortcut does not apply."""
+        # Only "=": for "!=" a missing @type is null (the row drops), not "different".
+        if op != "=" or "@type" in self.replaced or not self.event_level:
+            return None
+        field, lit = (a, b) if b.literal else (b, a)
+        if field.sql != quote("@type") or not lit.literal or not lit.sql.startswith("'"):
+            return None
+        value = lit.sql[1:-1]
+        if value in ("START", "END", "REPORT"):
+            test = f'starts_with("@message", {literal(value + " RequestId:")})'
+        else:
+            test = "false"
+        return f"({test})"
 
     def x_like(self, node: n.Like, ctx: Ctx) -> C:
         operand = self.as_str(self.compile(node.operand, ctx))

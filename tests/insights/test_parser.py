@@ -13,7 +13,7 @@ from incident_lib.insights.tokens import T, tokenize
 def test_slash_is_regex_after_like_and_division_after_operand():
     kinds = [t.type for t in tokenize("filter a / 2 > 1 and b like /x\\/y/")]
     assert kinds.count(T.SLASH) == 1
-    regex = [t for t in tokenize("filter b like /x\\/y/") if t.type is T.REGEX][0]
+    regex = next(t for t in tokenize("filter b like /x\\/y/") if t.type is T.REGEX)
     assert regex.value == "x/y"
 
 
