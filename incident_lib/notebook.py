@@ -59,9 +59,15 @@ class Case:
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def cached(self, key: str, fetch: Callable[[], Any]) -> Any:
+        """``fetch()`` once per run; later calls get the first result."""
         if key not in self._cache:
             self._cache[key] = fetch()
         return self._cache[key]
+
+    def remember(self, key: str, value: Any) -> None:
+        """Set what :meth:`cached` returns for ``key`` (e.g. an empty frame after a failure
+        that one section has already reported)."""
+        self._cache[key] = value
 
     def show(self, name: str, fn: Callable[[Case], Iterable[Any] | None]) -> None:
         """Run one section and display its results; a failure is shown, never raised. The

@@ -9,10 +9,11 @@ from typing import Any
 import pandas as pd
 
 from incident_lib.analysis import alarm_periods, culprit_finding, detect_onset, rank_changes
-from incident_lib.errors import MetricQueryError
+from incident_lib.errors import MetricQueryError, SourceError
 from incident_lib.findings import Evidence, Finding
 from incident_lib.notebook import Case
 from incident_lib.plotting import timeseries
+from incident_lib.sources.frames import history_frame
 
 #: CloudTrail events that change what a resource runs (used for the deploy markers).
 DEPLOY_EVENTS = (
@@ -118,7 +119,13 @@ def alarm_section(case: Case) -> list[Any]:
     """1. The alarm: definition, state history, the alarmed series with threshold and ALARM
     periods shaded."""
     out: list[Any] = [alarm_facts(case)]
-    hist = history(case)
+    try:
+        hist = history(case)
+    except SourceError as exc:
+        # The series still tells most of the story; shading falls back to the state change.
+        out.append(f"**Alarm history unavailable**: {exc}")
+        hist = history_frame([])
+        case.remember("history", hist)
     shown = hist[["timestamp", "history_item_type", "old_state", "new_state", "summary"]]
     out.append(shown.sort_values("timestamp", ascending=False))
     queries = case.alarm.to_metric_queries()

@@ -230,7 +230,8 @@ class AwsSource(Source):
         last_status: dict[str, str] = {}
         cloudwatch = self.client("cloudwatch")
         paginator = cloudwatch.get_paginator("get_metric_data")
-        for batch in _metric_batches(queries, MAX_METRIC_QUERIES):
+
+        def fetch(batch: list[MetricQuery]) -> None:
             with _api("GetMetricData"):
                 pages = paginator.paginate(
                     MetricDataQueries=[q.to_api() for q in batch],
@@ -245,6 +246,37 @@ class AwsSource(Source):
                         )
                     for result in page.get("MetricDataResults", []):
                         self._merge_result(result, labels, points, last_status, messages)
+
+        for batch in _metric_batches(queries, MAX_METRIC_QUERIES):
+            try:
+                fetch(batch)
+            except SourceError as exc:
+                groups = _metric_groups(batch)
+                if len(groups) < 2 or not _server_fault(exc):
+                    raise
+                # One query the service cannot answer must not cost the others: ask again
+                # group by group (an expression with the ids it names) and report the losers.
+                log.warning(
+                    "GetMetricData failed for %d queries (%s); retrying per query", len(batch), exc
+                )
+                failures = 0
+                for group in groups:
+                    try:
+                        fetch(group)
+                    except SourceError as group_exc:
+                        if not _server_fault(group_exc):
+                            raise
+                        failures += 1
+                        messages.extend(
+                            {
+                                "id": q.id,
+                                "code": group_exc.code or "InternalError",
+                                "message": str(group_exc)[:300],
+                            }
+                            for q in group
+                        )
+                if failures == len(groups):
+                    raise
         for qid, status in last_status.items():
             if status == "PartialData":
                 log.warning("GetMetricData %s: still PartialData after the last page", qid)
@@ -862,8 +894,39 @@ def _add_statistics(total: dict[str, float], stats: Mapping[str, Any] | None) ->
 
 
 # -- GetMetricData batching --------------------------------------------------------------------
+def _server_fault(exc: SourceError) -> bool:
+    """A 5xx / internal failure (not access, throttling or a bad request)."""
+    code = str(exc.code or "")
+    return code.startswith("5") or code in {
+        "InternalFailure",
+        "InternalServiceFault",
+        "InternalServiceError",
+        "InternalError",
+        "ServiceUnavailable",
+    }
+
+
 def _metric_batches(queries: Sequence[MetricQuery], size: int) -> list[list[MetricQuery]]:
     """Split into requests of at most ``size``, keeping each expression with the ids it names."""
+    batches: list[list[MetricQuery]] = []
+    current: list[MetricQuery] = []
+    for group in _metric_groups(queries):
+        if len(group) > size:
+            raise MetricQueryError(
+                f"{len(group)} queries depend on each other; GetMetricData takes {size} per call",
+                query_id=group[0].id,
+            )
+        if len(current) + len(group) > size:
+            batches.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _metric_groups(queries: Sequence[MetricQuery]) -> list[list[MetricQuery]]:
+    """The queries that must travel together: each expression with the ids it names."""
     ids = {q.id for q in queries}
     parent = {q.id: q.id for q in queries}
 
@@ -880,21 +943,7 @@ def _metric_batches(queries: Sequence[MetricQuery], size: int) -> list[list[Metr
     groups: dict[str, list[MetricQuery]] = {}
     for q in queries:
         groups.setdefault(find(q.id), []).append(q)
-    batches: list[list[MetricQuery]] = []
-    current: list[MetricQuery] = []
-    for group in groups.values():
-        if len(group) > size:
-            raise MetricQueryError(
-                f"{len(group)} queries depend on each other; GetMetricData takes {size} per call",
-                query_id=group[0].id,
-            )
-        if len(current) + len(group) > size:
-            batches.append(current)
-            current = []
-        current.extend(group)
-    if current:
-        batches.append(current)
-    return batches
+    return list(groups.values())
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -245,3 +245,31 @@ def test_frames_match_the_local_source_on_the_same_events(aws_source, moto_clien
     assert remote_e.dtypes.to_dict() == local_e.dtypes.to_dict()
     same = ["log_group", "log_stream", "timestamp", "ingestion_time", "message"]
     pd.testing.assert_frame_equal(remote_e[same], local_e[same])
+
+
+def test_a_query_the_service_cannot_answer_costs_only_itself(aws_source, moto_clients) -> None:
+    """moto answers a percentile with an internal error (it has none); AWS can fail one query
+    of a batch the same way. The other queries of the batch still come back."""
+    now = pd.Timestamp.now(tz="UTC").floor("min")
+    dims = [{"Name": "FunctionName", "Value": "f"}]
+    moto_clients("cloudwatch").put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {
+                "MetricName": "Duration",
+                "Dimensions": dims,
+                "Timestamp": now.to_pydatetime(),
+                "StatisticValues": {"SampleCount": 4, "Sum": 400, "Minimum": 50, "Maximum": 150},
+            }
+        ],
+    )
+    queries = [
+        MetricQuery("pct", "AWS/Lambda", "Duration", {"FunctionName": "f"}, "p95", 60),
+        MetricQuery("peak", "AWS/Lambda", "Duration", {"FunctionName": "f"}, "Maximum", 60),
+    ]
+    frame = aws_source.metric_data(
+        queries, now - pd.Timedelta(minutes=5), now + pd.Timedelta(minutes=5)
+    )
+    assert frame["id"].tolist() == ["peak"]
+    assert frame["value"].tolist() == [150.0]
+    assert [m["id"] for m in frame.attrs["messages"]] == ["pct"]
