@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# Fixture notebooks are inputs of tests, not tests themselves.
+collect_ignore_glob = ["fixtures/*"]
+
 from tests.browser.helpers import chromium_missing_reason, launch_chromium
 
 if TYPE_CHECKING:
