@@ -3,7 +3,8 @@
 System fields map to columns of the store's ``logs`` table. Discovered fields are derived
 from ``@message`` only when a query references them:
 
-* Lambda ``START``/``END``/``REPORT`` lines give ``@type``, ``@requestId``, ``@duration``,
+* Lambda ``START``/``END``/``REPORT`` lines give ``@type``, ``@requestId`` (application lines in
+  Lambda's text format give ``@requestId`` too), ``@duration``,
   ``@billedDuration``, ``@memorySize``, ``@maxMemoryUsed`` and ``@initDuration`` (memory in
   bytes, MB x 1,000,000, as CloudWatch reports it);
 * any other name is looked up in the message's JSON: the whole message when it is a JSON
@@ -45,8 +46,12 @@ LAMBDA_FIELDS: dict[str, tuple[str, str]] = {
         " WHEN starts_with(\"@message\", 'END RequestId:') THEN 'END' END",
         "str",
     ),
+    # Platform lines name it after "RequestId:"; application lines in Lambda's text format
+    # (``<ISO time>\t<request id>\t<LEVEL>\t...``) carry it as their second field.
     "@requestId": (
-        "NULLIF(regexp_extract(\"@message\", '^(?:START|END|REPORT) RequestId: (\\S+)', 1), '')",
+        "COALESCE(NULLIF(regexp_extract(\"@message\", '^(?:START|END|REPORT) RequestId: "
+        "(\\S+)', 1), ''), NULLIF(regexp_extract(\"@message\", '^\\d{4}-\\d\\d-\\d\\dT[^\\t]*"
+        "\\t([^\\t]+)\\t(?:TRACE|DEBUG|INFO|WARN|ERROR|FATAL)\\t', 1), ''))",
         "str",
     ),
     "@duration": (_report_number("Duration", "ms"), "num"),
