@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.browser.helpers import chromium_missing_reason, launch_chromium
+
 # Fixture notebooks are inputs of tests, not tests themselves.
 collect_ignore_glob = ["fixtures/*"]
-
-from tests.browser.helpers import chromium_missing_reason, launch_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

@@ -27,9 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="which recorded alarm event to start from (default eventbridge)",
     )
     p.add_argument("--rebuild", action="store_true", help="rebuild the store even if present")
-    p.add_argument("--from-alarm", metavar="FILE",
-                   help="instead of a scenario: synthesise telemetry that explains this alarm "
-                   "event (any shape 'investigate' reads) and investigate it")
+    p.add_argument(
+        "--from-alarm",
+        metavar="FILE",
+        help="instead of a scenario: synthesise telemetry that explains this alarm "
+        "event (any shape 'investigate' reads) and investigate it",
+    )
     add_run_options(p, default_source=None)
     p.set_defaults(func=run)
 
@@ -64,6 +67,7 @@ def _from_alarm(args: argparse.Namespace) -> int:
     alarm = parse_alarm(path)
     if not args.quiet:
         print(f"… synthesising telemetry for {alarm.name}", file=sys.stderr)
-    store = build_store_for_alarm(alarm, stores_dir() / f"from-alarm-{alarm.incident_id}",
-                                  seed=args.seed)
+    store = build_store_for_alarm(
+        alarm, stores_dir() / f"from-alarm-{alarm.incident_id}", seed=args.seed
+    )
     return execute(alarm, args, str(store.path))

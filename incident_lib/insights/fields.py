@@ -49,7 +49,7 @@ LAMBDA_FIELDS: dict[str, tuple[str, str]] = {
     # Platform lines name it after "RequestId:"; application lines in Lambda's text format
     # (``<ISO time>\t<request id>\t<LEVEL>\t...``) carry it as their second field.
     "@requestId": (
-        "COALESCE(NULLIF(regexp_extract(\"@message\", '^(?:START|END|REPORT) RequestId: "
+        'COALESCE(NULLIF(regexp_extract("@message", \'^(?:START|END|REPORT) RequestId: '
         "(\\S+)', 1), ''), NULLIF(regexp_extract(\"@message\", '^\\d{4}-\\d\\d-\\d\\dT[^\\t]*"
         "\\t([^\\t]+)\\t(?:TRACE|DEBUG|INFO|WARN|ERROR|FATAL)\\t', 1), ''))",
         "str",

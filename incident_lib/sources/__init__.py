@@ -30,8 +30,13 @@ def open_source(
             from incident_lib.errors import BadInputError
 
             raise BadInputError("source 'aws' needs a region (from the alarm ARN or --region)")
-        return AwsSource(region=region, account_id=account_id, profile=profile,
-                         role_arn=role_arn, endpoint_url=endpoint_url)
+        return AwsSource(
+            region=region,
+            account_id=account_id,
+            profile=profile,
+            role_arn=role_arn,
+            endpoint_url=endpoint_url,
+        )
     from incident_lib.sources.local import LocalSource
 
     return LocalSource(spec)

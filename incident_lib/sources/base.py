@@ -45,12 +45,15 @@ class MetricQuery:
                 query_id=self.id,
             )
         if (self.expression is None) == (self.metric_name is None):
-            raise MetricQueryError("give either a metric (namespace, name, stat) or an expression",
-                                   query_id=self.id)
+            raise MetricQueryError(
+                "give either a metric (namespace, name, stat) or an expression", query_id=self.id
+            )
         if self.expression is None and (not self.namespace or not self.stat):
             raise MetricQueryError("a metric query needs namespace and stat", query_id=self.id)
-        if self.period < 1 or (self.period >= 60 and self.period % 60) or (
-            self.period < 60 and self.period not in (1, 5, 10, 20, 30)
+        if (
+            self.period < 1
+            or (self.period >= 60 and self.period % 60)
+            or (self.period < 60 and self.period not in (1, 5, 10, 20, 30))
         ):
             raise MetricQueryError(
                 f"period {self.period} is not 1, 5, 10, 20, 30 or a multiple of 60",
@@ -138,7 +141,7 @@ class Source(ABC):
         for key, q in queries.items():
             try:
                 out[key] = self.insights(q.query, q.log_groups, start, end, limit=q.limit)
-            except Exception as exc:  # noqa: BLE001 - handed back to the caller, per query
+            except Exception as exc:
                 out[key] = exc
         return out
 

@@ -13,4 +13,11 @@ from incident_lib.store.reader import Store, StoreDescriptor, open_store
 from incident_lib.store.schema import TABLES
 from incident_lib.store.writer import StoreWriter, canonical_dimensions
 
-__all__ = ["TABLES", "Store", "StoreDescriptor", "StoreWriter", "canonical_dimensions", "open_store"]
+__all__ = [
+    "TABLES",
+    "Store",
+    "StoreDescriptor",
+    "StoreWriter",
+    "canonical_dimensions",
+    "open_store",
+]

@@ -124,7 +124,9 @@ def open_store(path: str | Path) -> Store:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise StoreError(f"bad descriptor: {first['msg']}", path=str(desc_path), column=field) from None
+        raise StoreError(
+            f"bad descriptor: {first['msg']}", path=str(desc_path), column=field
+        ) from None
     if descriptor.format != FORMAT_NAME:
         raise StoreError(f"unknown format {descriptor.format!r}", path=str(desc_path))
     if descriptor.version > FORMAT_VERSION:

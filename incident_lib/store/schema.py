@@ -103,8 +103,10 @@ def type_matches(expected: pa.DataType, actual: pa.DataType) -> bool:
         # Any unit is fine, the zone must be UTC: a naive timestamp is a wrong type here.
         return pa.types.is_timestamp(actual) and actual.tz in ("UTC", "+00:00", "Etc/UTC")
     if pa.types.is_string(expected):
-        return pa.types.is_string(actual) or pa.types.is_large_string(actual) or (
-            pa.types.is_string_view(actual)
+        return (
+            pa.types.is_string(actual)
+            or pa.types.is_large_string(actual)
+            or (pa.types.is_string_view(actual))
         )
     if pa.types.is_floating(expected):
         return pa.types.is_floating(actual) or pa.types.is_integer(actual)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,8 +24,13 @@ from incident_lib.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 
-_TIME_COLUMNS = {"metrics": "timestamp", "logs": "timestamp", "alarm_history": "timestamp",
-                 "changes": "event_time", "alarms": None}
+_TIME_COLUMNS = {
+    "metrics": "timestamp",
+    "logs": "timestamp",
+    "alarm_history": "timestamp",
+    "changes": "event_time",
+    "alarms": None,
+}
 
 
 def canonical_dimensions(dimensions: Any) -> str:
@@ -80,7 +86,9 @@ class StoreWriter:
     ) -> None:
         self.path = Path(path)
         if self.path.exists() and not overwrite and base is None:
-            raise StoreError("already exists (pass overwrite=True to replace it)", path=str(self.path))
+            raise StoreError(
+                "already exists (pass overwrite=True to replace it)", path=str(self.path)
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
         self.account_id = base.descriptor.account_id if base else account_id
@@ -124,8 +132,9 @@ class StoreWriter:
                 frame[col] = None
         self._append("metrics", frame)
 
-    def add_log_events(self, events: pd.DataFrame | Iterable[Mapping[str, Any]], *,
-                       log_group: str | None = None) -> int:
+    def add_log_events(
+        self, events: pd.DataFrame | Iterable[Mapping[str, Any]], *, log_group: str | None = None
+    ) -> int:
         """Log events: ``timestamp, message, log_stream`` (+ ``ingestion_time``, ``event_id``,
         ``log_group`` unless given as an argument). Returns the number of rows written."""
         frame = events if isinstance(events, pd.DataFrame) else pd.DataFrame(list(events))
@@ -148,27 +157,32 @@ class StoreWriter:
         rows = []
         for item in alarms:
             kind = "CompositeAlarm" if "AlarmRule" in item else "MetricAlarm"
-            rows.append({
-                "alarm_name": item["AlarmName"],
-                "alarm_arn": item.get("AlarmArn"),
-                "alarm_type": kind,
-                "state_value": item.get("StateValue"),
-                "state_updated": item.get("StateUpdatedTimestamp"),
-                "definition": _json(dict(item)),
-            })
+            rows.append(
+                {
+                    "alarm_name": item["AlarmName"],
+                    "alarm_arn": item.get("AlarmArn"),
+                    "alarm_type": kind,
+                    "state_value": item.get("StateValue"),
+                    "state_updated": item.get("StateUpdatedTimestamp"),
+                    "definition": _json(dict(item)),
+                }
+            )
         if rows:
             self._append("alarms", pd.DataFrame(rows))
 
     def add_alarm_history(self, items: Iterable[Mapping[str, Any]]) -> None:
         """DescribeAlarmHistory ``AlarmHistoryItems``."""
-        rows = [{
-            "alarm_name": it["AlarmName"],
-            "alarm_type": it.get("AlarmType", "MetricAlarm"),
-            "timestamp": it["Timestamp"],
-            "history_item_type": it["HistoryItemType"],
-            "history_summary": it.get("HistorySummary"),
-            "history_data": _json(it.get("HistoryData")),
-        } for it in items]
+        rows = [
+            {
+                "alarm_name": it["AlarmName"],
+                "alarm_type": it.get("AlarmType", "MetricAlarm"),
+                "timestamp": it["Timestamp"],
+                "history_item_type": it["HistoryItemType"],
+                "history_summary": it.get("HistorySummary"),
+                "history_data": _json(it.get("HistoryData")),
+            }
+            for it in items
+        ]
         if rows:
             self._append("alarm_history", pd.DataFrame(rows))
 
@@ -178,17 +192,19 @@ class StoreWriter:
         for ev in events:
             record = ev.get("CloudTrailEvent")
             detail = json.loads(record) if isinstance(record, str) else (record or {})
-            rows.append({
-                "event_id": ev["EventId"],
-                "event_time": ev["EventTime"],
-                "event_name": ev["EventName"],
-                "event_source": ev.get("EventSource"),
-                "username": ev.get("Username"),
-                "read_only": str(ev.get("ReadOnly", "false")).lower() == "true",
-                "resources": _json(ev.get("Resources", [])),
-                "request_parameters": _json(detail.get("requestParameters")),
-                "cloudtrail_event": _json(record if record is not None else {}),
-            })
+            rows.append(
+                {
+                    "event_id": ev["EventId"],
+                    "event_time": ev["EventTime"],
+                    "event_name": ev["EventName"],
+                    "event_source": ev.get("EventSource"),
+                    "username": ev.get("Username"),
+                    "read_only": str(ev.get("ReadOnly", "false")).lower() == "true",
+                    "resources": _json(ev.get("Resources", [])),
+                    "request_parameters": _json(detail.get("requestParameters")),
+                    "cloudtrail_event": _json(record if record is not None else {}),
+                }
+            )
         if rows:
             self._append("changes", pd.DataFrame(rows))
 
@@ -212,7 +228,9 @@ class StoreWriter:
                 pq.write_table(table, self._tmp / table_file(name))
             time_range = None
             if self._tmin is not None and self._tmax is not None:
-                time_range = TimeRange(start=self._tmin.to_pydatetime(), end=self._tmax.to_pydatetime())
+                time_range = TimeRange(
+                    start=self._tmin.to_pydatetime(), end=self._tmax.to_pydatetime()
+                )
             descriptor = StoreDescriptor(
                 created=utc_now(),
                 account_id=self.account_id,
@@ -229,17 +247,16 @@ class StoreWriter:
         except BaseException:
             self.abort()
             raise
-        log.info("wrote store %s (%s)", self.path,
-                 ", ".join(f"{n} {c}" for n, c in self._rows.items()))
+        log.info(
+            "wrote store %s (%s)", self.path, ", ".join(f"{n} {c}" for n, c in self._rows.items())
+        )
         return open_store(self.path)
 
     def abort(self) -> None:
         """Throw away everything written so far; the target path is left as it was."""
         self._closed = True
-        try:
+        with contextlib.suppress(Exception):
             self._log_writer.close()
-        except Exception:  # noqa: BLE001 - already failing; cleaning up is best effort
-            pass
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     # -- internals ---------------------------------------------------------------------------
@@ -255,8 +272,11 @@ class StoreWriter:
                 frame[field.name] = _to_utc_series(frame[field.name], name, field.name)
         for col in REQUIRED[name]:
             if frame[col].isna().any():
-                raise StoreError(f"{int(frame[col].isna().sum())} rows have no value",
-                                 path=table_file(name), column=col)
+                raise StoreError(
+                    f"{int(frame[col].isna().sum())} rows have no value",
+                    path=table_file(name),
+                    column=col,
+                )
         table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
         self._rows[name] += table.num_rows
         tcol = _TIME_COLUMNS.get(name)
@@ -300,22 +320,29 @@ def _to_utc_series(values: pd.Series, table: str, column: str) -> pd.Series:
     try:
         parsed = pd.to_datetime(values, utc=False, format="ISO8601")
     except (ValueError, TypeError) as exc:
-        raise StoreError(f"unreadable timestamps ({exc})", path=table_file(table), column=column) from None
+        raise StoreError(
+            f"unreadable timestamps ({exc})", path=table_file(table), column=column
+        ) from None
     if not isinstance(parsed.dtype, pd.DatetimeTZDtype):
         # Mixed aware objects come back as object dtype; naive strings as naive datetimes.
         try:
             parsed = pd.to_datetime(values, utc=True, format="ISO8601")
         except (ValueError, TypeError) as exc:
-            raise StoreError(f"unreadable timestamps ({exc})", path=table_file(table),
-                             column=column) from None
+            raise StoreError(
+                f"unreadable timestamps ({exc})", path=table_file(table), column=column
+            ) from None
         naive = [v for v in values if isinstance(v, datetime) and v.tzinfo is None]
         if naive or (values.map(lambda v: isinstance(v, str) and not _has_offset(v)).any()):
-            raise StoreError("naive timestamps (no time zone)", path=table_file(table), column=column)
+            raise StoreError(
+                "naive timestamps (no time zone)", path=table_file(table), column=column
+            )
     return parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
 
 
 def _has_offset(text: str) -> bool:
     t = text.strip()
-    return t.endswith(("Z", "z")) or (len(t) > 6 and t[-6] in "+-" and t[-3] == ":") or (
-        len(t) > 5 and t[-5] in "+-" and t[-4:].isdigit() and "T" in t
+    return (
+        t.endswith(("Z", "z"))
+        or (len(t) > 6 and t[-6] in "+-" and t[-3] == ":")
+        or (len(t) > 5 and t[-5] in "+-" and t[-4:].isdigit() and "T" in t)
     )
