@@ -14,11 +14,20 @@ from __future__ import annotations
 
 import html
 import logging
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+# plotly imports nbformat to render figures; nbformat imports jsonschema, which imports
+# rfc3987_syntax when it is installed (JupyterLab pulls it in), and that compiles a Lark
+# grammar at import: 2.1 s of a 7.6 s investigation, measured here. Its one use is checking
+# the JSON Schema "iri" format, which nothing in a notebook run needs: marking the module
+# unavailable (before jsonschema is first imported) makes jsonschema skip that checker.
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 import pandas as pd
 
@@ -59,10 +68,17 @@ class Case:
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def cached(self, key: str, fetch: Callable[[], Any]) -> Any:
-        """``fetch()`` once per run; later calls get the first result."""
+        """``fetch()`` once per run; later calls get the first result, or raise its error
+        again (a call that failed is not repeated by every section that needs it)."""
         if key not in self._cache:
-            self._cache[key] = fetch()
-        return self._cache[key]
+            try:
+                self._cache[key] = fetch()
+            except Exception as exc:
+                self._cache[key] = _Failed(exc)
+        value = self._cache[key]
+        if isinstance(value, _Failed):
+            raise value.error
+        return value
 
     def remember(self, key: str, value: Any) -> None:
         """Set what :meth:`cached` returns for ``key`` (e.g. an empty frame after a failure
@@ -118,6 +134,11 @@ class Case:
         }
         display(bundle, raw=True)
         return doc
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: Exception
 
 
 def setup(

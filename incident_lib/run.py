@@ -115,6 +115,9 @@ def investigate(
                 kernel_name=kernel_name,
                 progress_bar=False,
                 log_output=False,
+                # The executed notebook is written once at the end (also after a failure):
+                # saving after every cell cost about 0.8 s of a 5 s run.
+                request_save_on_cell_execute=False,
                 cwd=str(plan.notebook.parent),
             )
         except pm.PapermillExecutionError as exc:
