@@ -112,3 +112,38 @@ def test_investigate_bad_input_exits_2(tmp_path, capsys) -> None:
     bad.write_text("{not json", encoding="utf-8")
     assert main(["investigate", str(bad), "--source", str(tmp_path)]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_investigate_by_alarm_name_on_a_store(store, tmp_path, capsys) -> None:
+    """``--alarm-name`` looks the alarm up in the source (DescribeAlarms; here the store)."""
+    code = main(
+        [
+            "investigate",
+            "--alarm-name",
+            store.ground_truth["alarm_name"],
+            "--source",
+            str(store.path),
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
+    report = Path(capsys.readouterr().out.strip())
+    assert code == 0
+    assert report.is_file() and report.parent.parent == tmp_path
+
+
+def test_unknown_alarm_name_is_bad_input(store, tmp_path, capsys) -> None:
+    code = main(
+        [
+            "investigate",
+            "--alarm-name",
+            "no-such-alarm",
+            "--source",
+            str(store.path),
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 2
+    assert "no alarm named 'no-such-alarm'" in capsys.readouterr().err
