@@ -24,6 +24,7 @@ from incident_lib.catalog import resolve
 from incident_lib.findings import FindingsDoc, SectionStatus, extract
 from incident_lib.paths import reports_dir
 from incident_lib.redact import mask_secrets
+from incident_lib.store import open_store
 from incident_lib.timeutil import format_iso, utc_now
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ def investigate(
 
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
+    if str(source) != "aws":
+        open_store(source)  # a wrong path is bad input (exit 2), found before any kernel starts
     timings: dict[str, float] = {}
     plan = resolve(alarm, config=config, window_before=window_before, window_after=window_after)
     parameters = dict(plan.parameters)

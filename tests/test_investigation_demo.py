@@ -147,3 +147,14 @@ def test_unknown_alarm_name_is_bad_input(store, tmp_path, capsys) -> None:
     )
     assert code == 2
     assert "no alarm named 'no-such-alarm'" in capsys.readouterr().err
+
+
+def test_a_source_that_is_not_a_store_is_bad_input(store, tmp_path, capsys) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(alarm_event(store)), encoding="utf-8")
+    code = main(
+        ["investigate", str(event), "--source", str(tmp_path / "nowhere"), "--out", str(tmp_path)]
+    )
+    assert code == 2
+    assert "not a telemetry store" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*/report.html"))
