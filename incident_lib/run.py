@@ -121,6 +121,9 @@ def investigate(
                 # The executed notebook is written once at the end (also after a failure):
                 # saving after every cell cost about 0.8 s of a 5 s run.
                 request_save_on_cell_execute=False,
+                # The kernel's own warnings ("running over TCP without encryption" on a
+                # local kernel) are noise in an on-call terminal; its errors still show.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
                 cwd=str(plan.notebook.parent),
             )
         except pm.PapermillExecutionError as exc:
