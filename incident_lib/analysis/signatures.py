@@ -130,7 +130,8 @@ def compare_signatures(
     ----------
     events
         One row per log line: ``timestamp`` (tz-aware) and ``message`` (column names are
-        parameters); an ``event_id`` column, when present, is kept for the example line.
+        parameters); an ``event_id`` column, when present, is kept for the example line; a
+        ``signature`` column, when present, is used as it is (not computed again).
     incident_start, incident_end
         The incident window (end default: the last event, inclusive).
     baseline_start, baseline_end
@@ -183,7 +184,11 @@ def compare_signatures(
             "window": ["incident" if i else "baseline" for i in in_inc[keep]],
         }
     )
-    frame["signature"] = [signature(m) for m in frame["message"]]
+    frame["signature"] = (
+        events["signature"].to_numpy()[keep]
+        if "signature" in events
+        else [signature(m) for m in frame["message"]]
+    )
     base_minutes = max((baseline_end - b_start).total_seconds() / 60, 1e-9)
     inc_minutes = max((i_end - incident_start).total_seconds() / 60, 1.0)
     rows = []

@@ -113,7 +113,9 @@ def logs(case: Case) -> list[Any]:
         onset.time if onset is not None else (common.alarm_time(case) - pd.Timedelta(minutes=15))
     )
     table = compare_signatures(
-        events.rename(columns={"@timestamp": "timestamp", "@message": "message"}),
+        events.rename(
+            columns={"@timestamp": "timestamp", "@message": "message", "@ptr": "event_id"}
+        ),
         incident_start=incident_start,
         baseline_end=incident_start,
     )
@@ -135,7 +137,7 @@ def logs(case: Case) -> list[Any]:
             color="signature",
             title="Error lines per minute by signature",
         ),
-        table,
+        table.drop(columns=["example_id"], errors="ignore"),
     ]
     out += _traces(case, events, table, groups)
     return out

@@ -90,3 +90,23 @@ def test_a_rare_new_line_is_not_a_finding():
         baseline_end=T0 + pd.Timedelta("60min"),
     )
     assert "new" in set(table["status"]) and signature_findings(table) == []
+
+
+def test_precomputed_signatures_and_event_ids_are_used_as_given():
+    t0 = pd.Timestamp("2026-11-18T12:00:00Z")
+    events = pd.DataFrame(
+        {
+            "timestamp": [t0 + pd.Timedelta(minutes=m) for m in (1, 30, 31, 32)],
+            "message": ["a", "b", "c", "d"],
+            "signature": ["old", "fresh", "fresh", "fresh"],
+            "event_id": ["p1", "p2", "p3", "p4"],
+        }
+    )
+    table = compare_signatures(
+        events,
+        incident_start=t0 + pd.Timedelta(minutes=20),
+        baseline_end=t0 + pd.Timedelta(minutes=20),
+    )
+    fresh = table.set_index("signature").loc["fresh"]
+    assert fresh["status"] == "new" and fresh["incident_count"] == 3
+    assert fresh["example_id"] == "p2"
