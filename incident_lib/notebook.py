@@ -93,6 +93,12 @@ class Case:
         started = time.perf_counter()
         try:
             items = list(fn(self) or [])
+        except NoDataError as exc:
+            # Nothing to show is an answer, not a failure: the report is still complete.
+            status = SectionStatus(name=name, status="empty", error=str(exc))
+            display(_section_bundle(status), raw=True)
+            self.sections.append(status)
+            return
         except Exception as exc:
             status = SectionStatus(name=name, status="failed", error=_describe(exc))
             log.warning("section %r failed: %s", name, status.error)
@@ -236,8 +242,6 @@ def _display_item(item: Any) -> int:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, AccessDeniedError):
         return f"access denied: {exc} (the role needs this permission; see docs/aws.md)"
-    if isinstance(exc, NoDataError):
-        return f"no data: {exc}"
     if isinstance(exc, SourceError | IncidentError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"

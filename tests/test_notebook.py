@@ -8,7 +8,7 @@ from typing import ClassVar
 import pandas as pd
 import pytest
 
-from incident_lib.errors import AccessDeniedError
+from incident_lib.errors import AccessDeniedError, NoDataError
 from incident_lib.findings import Finding
 from incident_lib.notebook import Case
 
@@ -39,6 +39,15 @@ def test_a_failing_section_is_recorded_and_not_raised(case: Case, capsys) -> Non
 def test_a_section_with_nothing_to_show_is_empty(case: Case) -> None:
     case.show("Siblings", lambda _c: [pd.DataFrame(), None])
     assert case.sections[-1].status == "empty"
+
+
+def test_no_data_is_an_empty_section_not_a_failure(case: Case) -> None:
+    def nothing(_case: Case):
+        raise NoDataError("no error lines in /aws/lambda/checkout-api")
+
+    case.show("Logs", nothing)
+    assert case.sections[-1].status == "empty"
+    assert "no error lines" in case.sections[-1].error
 
 
 def test_a_section_with_results_is_ok(case: Case) -> None:
