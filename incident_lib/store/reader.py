@@ -60,6 +60,13 @@ class StoreDescriptor(BaseModel):
     # For an evidence pack: the queries as sent and where their results are.
     provenance: dict[str, Any] | None = None
 
+    @field_validator("created")
+    @classmethod
+    def _created_aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a UTC offset")
+        return value
+
 
 class Store:
     """A validated telemetry store on disk. Use :func:`open_store` to get one."""

@@ -102,7 +102,11 @@ class StoreWriter:
         self._tmax: pd.Timestamp | None = None
         self._closed = False
         if base is not None:
-            self._copy_from(base)
+            try:
+                self._copy_from(base)
+            except BaseException:
+                self.abort()
+                raise
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> StoreWriter:

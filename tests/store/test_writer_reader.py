@@ -166,12 +166,21 @@ def test_damaged_parquet_file(sample_store: Path) -> None:
             "must carry a UTC offset",
             "time_range.start",
         ),
+        (lambda d: d.update(created="2026-01-01T00:00:00"), "must carry a UTC offset", "created"),
         (lambda d: d["tables"]["logs"].update(rows=-1), "bad descriptor", "tables.logs.rows"),
         (lambda d: d.update(colour="blue"), "bad descriptor", "colour"),
         (lambda d: d.update(format="something-else"), "unknown format", None),
         (lambda d: d.update(version=99), "newer than this program", None),
     ],
-    ids=["no-created", "naive-time-range", "negative-rows", "extra-field", "format", "version"],
+    ids=[
+        "no-created",
+        "naive-time-range",
+        "naive-created",
+        "negative-rows",
+        "extra-field",
+        "format",
+        "version",
+    ],
 )
 def test_bad_descriptor(sample_store: Path, change, needle: str, column: str | None) -> None:
     desc_path = sample_store / "store.json"
