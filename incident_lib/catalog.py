@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from incident_lib.alarm import Alarm, MetricSpec
 from incident_lib.errors import BadInputError, UnknownNameError
+from incident_lib.paths import notebooks_dir
 from incident_lib.timeutil import format_iso
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENV_CONFIG = "INCIDENT_CATALOG"
-ENV_NOTEBOOKS = "INCIDENT_NOTEBOOKS"
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -196,13 +196,6 @@ def _lambda_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str
 
 # --------------------------------------------------------------------------------------------
 # The registry
-
-
-def notebooks_dir() -> Path:
-    """The notebooks folder: ``$INCIDENT_NOTEBOOKS``, else ``notebooks/`` beside the package."""
-    if env := os.environ.get(ENV_NOTEBOOKS):
-        return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parent.parent / "notebooks"
 
 
 class Catalog:

@@ -13,12 +13,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _located(env: str, default: Path) -> Path:
+    value = os.environ.get(env)
+    return Path(value).expanduser().resolve() if value else default
+
+
 def notebooks_dir() -> Path:
-    return Path(os.environ.get("INCIDENT_NOTEBOOKS", ROOT / "notebooks"))
+    """The notebooks folder: ``$INCIDENT_NOTEBOOKS``, else ``notebooks/`` beside the package."""
+    return _located("INCIDENT_NOTEBOOKS", ROOT / "notebooks")
 
 
 def templates_dir() -> Path:
-    return Path(os.environ.get("INCIDENT_TEMPLATES", ROOT / "templates"))
+    """The nbconvert templates folder: ``$INCIDENT_TEMPLATES``, else ``templates/``."""
+    return _located("INCIDENT_TEMPLATES", ROOT / "templates")
 
 
 def reports_dir() -> Path:

@@ -26,6 +26,7 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
+from incident_lib import paths
 from incident_lib.errors import BadInputError
 from incident_lib.findings import FINDINGS_MIMETYPE, SECTION_MIMETYPE, FindingsDoc, extract
 from incident_lib.timeutil import UTC, utc_now
@@ -53,10 +54,9 @@ def templates_dir() -> Path:
     BadInputError
         If the directory has no ``report/index.html.j2``.
     """
-    override = os.environ.get("INCIDENT_TEMPLATES")
-    base = Path(override) if override else Path(__file__).resolve().parent.parent / "templates"
+    base = paths.templates_dir()
     if not (base / TEMPLATE_NAME / "index.html.j2").is_file():
-        source = "INCIDENT_TEMPLATES" if override else "the repository"
+        source = "INCIDENT_TEMPLATES" if os.environ.get("INCIDENT_TEMPLATES") else "the repository"
         raise BadInputError(f"no {TEMPLATE_NAME!r} report template in {base} (from {source})")
     return base
 
