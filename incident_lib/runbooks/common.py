@@ -279,13 +279,10 @@ def time_in_alarm_finding(case: Case) -> Finding | None:
     )
 
 
-def window_finding(case: Case) -> Finding:
-    return Finding(
-        kind="window",
-        title=f"Investigated {case.start:%Y-%m-%d %H:%M} to "
-        f"{case.end:%H:%M} UTC on {case.source.name}",
-        evidence=(Evidence(label="source", ref=case.source.name),),
-    )
+def series(frame: pd.DataFrame, qid: str) -> pd.Series:
+    """One query's values from a long ``id, label, timestamp, value`` frame, indexed by time."""
+    part = frame[frame["id"] == qid]
+    return pd.Series(part["value"].to_numpy(), index=pd.DatetimeIndex(part["timestamp"]), name=qid)
 
 
 def alarm_time(case: Case) -> pd.Timestamp:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from incident_lib.analysis import sibling_scan
 from incident_lib.notebook import Case
 from incident_lib.plotting import timeseries
@@ -22,9 +20,9 @@ def alarmed_series(case: Case) -> list[Any]:
     out = common.alarm_section(case)
     frame = case.state.get("alarmed_series")
     if frame is not None and not frame.empty:
-        first = frame[frame["id"] == frame["id"].iloc[0]]
-        series = pd.Series(first["value"].to_numpy(), index=pd.DatetimeIndex(first["timestamp"]))
-        common.onset_of(case, series, label=str(first["label"].iloc[0]))
+        qid = frame["id"].iloc[0]
+        label = str(frame.loc[frame["id"] == qid, "label"].iloc[0])
+        common.onset_of(case, common.series(frame, qid), label=label)
     return out
 
 

@@ -67,11 +67,6 @@ def metric_queries(function_name: str, period: int = 60) -> list[MetricQuery]:
     ]
 
 
-def _series(frame: pd.DataFrame, qid: str) -> pd.Series:
-    part = frame[frame["id"] == qid]
-    return pd.Series(part["value"].to_numpy(), index=pd.DatetimeIndex(part["timestamp"]), name=qid)
-
-
 def traffic(case: Case) -> list[Any]:
     """2. Invocations, errors, error rate, throttles, duration, concurrency: one batched call,
     one figure per question, deploys marked on every axis."""
@@ -80,7 +75,7 @@ def traffic(case: Case) -> list[Any]:
         raise NoDataError(f"no AWS/Lambda datapoints for {_fn(case)} in the window")
     case.state["lambda_metrics"] = frame
     marks = common.deploy_markers(case)
-    errors = _series(frame, "errors")
+    errors = common.series(frame, "errors")
     common.onset_of(case, errors, label="Errors", counts=True)
 
     def fig(ids: list[str], title: str, unit: str, **kw: Any):
@@ -181,8 +176,8 @@ def findings(case: Case) -> list[Any]:
     if frame is not None:
         out.append(
             impact(
-                _series(frame, "errors"),
-                _series(frame, "invocations"),
+                common.series(frame, "errors"),
+                common.series(frame, "invocations"),
                 start=common.impact_start(case),
                 end=case.end,
                 alarm_history=common.history(case),
