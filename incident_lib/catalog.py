@@ -39,6 +39,7 @@ __all__ = [
     "Match",
     "MatchRule",
     "Override",
+    "check_notebook",
     "load_catalog",
     "notebooks_dir",
     "register_parameters",
@@ -211,6 +212,8 @@ class Catalog:
         self.log_groups: dict[str, list[str]] = {}
         self.fallback = fallback
         self.notebooks = notebooks
+        #: Where a user file's relative notebook paths start: the folder of that file.
+        self._bases: dict[str, Path] = {}
 
     # registry ---------------------------------------------------------------------------
 
@@ -244,11 +247,18 @@ class Catalog:
     def __contains__(self, name: object) -> bool:
         return name in self._types
 
-    def add_file(self, data: CatalogFile, *, user: bool, origin: str) -> None:
-        """Merge a catalogue file: types, overrides (a user's go first), log groups."""
+    def add_file(
+        self, data: CatalogFile, *, user: bool, origin: str, base: Path | None = None
+    ) -> None:
+        """Merge a catalogue file: types, overrides (a user's go first), log groups. ``base``
+        is where the file's relative notebook paths start (its own folder)."""
         types = list(reversed(data.alert_type)) if user else data.alert_type
         for alert_type in types:
             self.register(alert_type, first=user)
+            if base is not None:
+                self._bases[alert_type.name] = base
+            else:
+                self._bases.pop(alert_type.name, None)
         self.overrides = (
             [*data.override, *self.overrides] if user else [*self.overrides, *data.override]
         )
@@ -260,11 +270,15 @@ class Catalog:
                 raise BadInputError(f"{origin}: alert type {target!r} is planned, not available")
 
     def notebook_path(self, alert_type: AlertType | str) -> Path:
-        """The notebook file of an alert type (absolute; relative names are under
-        :func:`notebooks_dir`)."""
+        """The notebook file of an alert type: absolute as written; a relative name in a
+        user's file is relative to that file's folder, in the package's own catalogue to
+        :func:`notebooks_dir`."""
         at = self.get(alert_type) if isinstance(alert_type, str) else alert_type
         path = Path(at.notebook).expanduser()
-        return path if path.is_absolute() else (self.notebooks or notebooks_dir()) / path
+        if path.is_absolute():
+            return path
+        base = self._bases.get(at.name) or self.notebooks or notebooks_dir()
+        return base / path
 
     # matching ---------------------------------------------------------------------------
 
@@ -309,6 +323,17 @@ class Catalog:
         params.update(PARAMETER_BUILDERS[at.parameters](alarm, match, self))
         params.update(match.parameters)
         return Investigation(at.name, self.notebook_path(at), params)
+
+
+def check_notebook(path: Path) -> Path:
+    """``path`` if it is a readable notebook file, else a :class:`BadInputError` saying so
+    (before any kernel starts)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise BadInputError(f"notebook {path} does not exist")
+    if path.suffix != ".ipynb":
+        raise BadInputError(f"notebook {path} is not a .ipynb file")
+    return path.resolve()
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,7 +384,9 @@ def load_catalog(config: Path | None = None) -> Catalog:
             text = path.read_text("utf-8")
         except OSError as exc:
             raise BadInputError(f"catalogue config {path}: {exc.strerror}") from None
-        catalog.add_file(_read(text, str(path)), user=True, origin=str(path))
+        catalog.add_file(
+            _read(text, str(path)), user=True, origin=str(path), base=path.resolve().parent
+        )
     return catalog
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 FINDINGS_MIMETYPE = "application/vnd.incident.findings+json"
 SECTION_MIMETYPE = "application/vnd.incident.section+json"
+QUERY_MIMETYPE = "application/vnd.incident.query+json"
 
 Severity = Literal["info", "warning", "critical"]
 
@@ -49,10 +50,37 @@ class Finding(BaseModel):
 
 
 class SectionStatus(BaseModel):
+    """How one runbook section went: ``ok``; ``empty`` (no data: an answer, not a failure);
+    ``partial`` (results shown, but a step failed); ``failed`` (nothing could be shown)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str
-    status: Literal["ok", "failed", "empty"]
+    status: Literal["ok", "failed", "partial", "empty"]
     error: str = ""
+
+
+class QueryRecord(BaseModel):
+    """One telemetry call a runbook step made, as asked and as answered: what the evidence
+    pack keeps and a finding cites as ``query:<n>``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    n: int
+    kind: str  # metrics | insights | filter | aws_call | history | changes | list_metrics
+    operation: str  # GetMetricData, StartQuery, lambda:GetFunctionConfiguration ...
+    text: str  # the query as a reader reads it
+    target: str = ""  # log groups, resource
+    request: dict[str, Any] = Field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
+    rows: int = 0
+    seconds: float = 0.0
+    truncated: bool = False
+    section: str = ""
+    error: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"query:{self.n}"
 
 
 class FindingsDoc(BaseModel):
@@ -64,10 +92,12 @@ class FindingsDoc(BaseModel):
     sections: list[SectionStatus] = Field(default_factory=list)
     #: How the run went: the source, AWS API calls per operation (``api_calls``), timings.
     stats: dict[str, Any] = Field(default_factory=dict)
+    #: Every telemetry call the run made, in order.
+    queries: list[QueryRecord] = Field(default_factory=list)
 
     @property
     def partial(self) -> bool:
-        return any(s.status == "failed" for s in self.sections)
+        return any(s.status in ("failed", "partial") for s in self.sections)
 
 
 def extract(nb: Any) -> FindingsDoc:
@@ -78,6 +108,8 @@ def extract(nb: Any) -> FindingsDoc:
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []) or []:
             data = output.get("data") or {}
+            if QUERY_MIMETYPE in data:
+                doc.queries.append(QueryRecord.model_validate(data[QUERY_MIMETYPE]))
             if FINDINGS_MIMETYPE in data:
                 found = FindingsDoc.model_validate(data[FINDINGS_MIMETYPE])
                 doc.summary, doc.findings, doc.stats = found.summary, found.findings, found.stats

@@ -9,6 +9,7 @@ small, dependency-free API (detect-secrets scans files, not strings in a hot pat
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 
@@ -63,3 +64,28 @@ def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(series) or series.dtype == object:
             out[col] = series.map(lambda v: mask_secrets(v) if isinstance(v, str) else v)
     return out
+
+
+#: JSON keys whose values are secrets whatever they look like.
+_SECRET_KEY = re.compile(r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|credential)")
+
+
+def mask_json(value: Any) -> Any:
+    """``value`` (parsed JSON: dicts, lists, scalars) with every string masked by
+    :func:`mask_secrets` and the value of every secret-named key (``password``, ``*Token``,
+    ``SecretAccessKey``, ``apiKey`` ...) replaced by ``****``."""
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, dict):
+        return {k: MASK if _secret_value(k, v) else mask_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_json(v) for v in value]
+    return value
+
+
+def _secret_value(key: Any, value: Any) -> bool:
+    return (
+        bool(_SECRET_KEY.search(str(key)))
+        and value not in (None, "")
+        and not isinstance(value, dict | list | bool)
+    )

@@ -7,6 +7,7 @@ event writes the same folder; the folder is replaced atomically, never half-writ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from typing import Any
 import nbformat
 
 from incident_lib.alarm import Alarm
-from incident_lib.catalog import resolve
+from incident_lib.catalog import check_notebook, resolve
 from incident_lib.findings import FindingsDoc, SectionStatus, extract
 from incident_lib.paths import reports_dir
 from incident_lib.redact import mask_secrets
@@ -75,9 +76,13 @@ def investigate(
     role_arn: str | None = None,
     endpoint_url: str | None = None,
     kernel_name: str | None = None,
+    notebook: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Investigate ``alarm`` against ``source`` (``"aws"`` or a store path).
+
+    ``notebook`` runs that notebook (a team's own runbook) instead of the catalogue's, with the
+    same parameters.
 
     Returns a :class:`RunResult`; a section that failed makes the result ``partial`` (exit
     status 3) but never costs the report.
@@ -92,6 +97,9 @@ def investigate(
         open_store(source)  # a wrong path is bad input (exit 2), found before any kernel starts
     timings: dict[str, float] = {}
     plan = resolve(alarm, config=config, window_before=window_before, window_after=window_after)
+    # A team's notebook (--notebook, or its catalogue file) that is not there is bad input,
+    # found before any kernel starts.
+    plan = dataclasses.replace(plan, notebook=check_notebook(Path(notebook or plan.notebook)))
     parameters = dict(plan.parameters)
     parameters["source"] = str(source)
     for key, value in (

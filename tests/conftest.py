@@ -53,3 +53,11 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def lambda_errors_store(tmp_path_factory: pytest.TempPathFactory):
+    """The lambda_errors demo store, built once per test session (about two seconds)."""
+    from incident_lib.scenarios import build_store
+
+    return build_store("lambda_errors", tmp_path_factory.mktemp("scenario") / "lambda_errors")

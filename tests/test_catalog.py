@@ -148,7 +148,10 @@ def test_user_alert_type_is_tried_first() -> None:
     )
     catalog = load_catalog(CONFIGS / "user_alert_type.toml")
     assert catalog.names()[0] == "team_ec2_cpu"
-    assert catalog.notebook_path("team_ec2_cpu") == Path("/opt/runbooks/ec2_cpu.ipynb")
+    # A relative notebook path in a user's file starts at that file's folder.
+    assert catalog.notebook_path("team_ec2_cpu") == (
+        CONFIGS / "../../notebooks/team/checkout_errors.ipynb"
+    )
     assert catalog.investigation(alarm).alert_type == "lambda_errors"
     ec2 = alarm.model_copy(
         update={

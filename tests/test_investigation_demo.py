@@ -46,11 +46,35 @@ def test_every_section_ran(run: RunResult) -> None:
     assert statuses == {
         "The alarm": "ok",
         "Traffic and errors": "ok",
-        "Logs": "ok",
+        "Error logs": "ok",
+        "Failing requests": "ok",
         "Changes": "ok",
         "Findings": "ok",
     }
     assert run.exit_code == 0
+
+
+def test_the_notebook_reads_as_the_runbook_every_query_is_in_its_cell(run: RunResult) -> None:
+    """What the report says was asked is written in the cell that asked it."""
+    import nbformat
+
+    nb = nbformat.read(run.notebook, as_version=4)
+    assert run.findings.queries, "no query records"
+    for q in run.findings.queries:
+        cell = next(
+            c
+            for c in nb.cells
+            if c.cell_type == "code"
+            and any(
+                o.get("data", {}).get("application/vnd.incident.query+json", {}).get("n") == q.n
+                for o in c.get("outputs", [])
+            )
+        )
+        if q.kind == "insights":  # the query text itself, as written in the cell
+            first = q.text.splitlines()[0].strip()
+            assert first in cell.source, (first, cell.source)
+        if q.kind == "metrics" and "function_name" in cell.source:
+            assert all(f'"{name}"' in cell.source for name in ("Invocations", "Errors"))
 
 
 def test_findings_name_the_culprit_deploy(run: RunResult, store) -> None:

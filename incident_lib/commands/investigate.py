@@ -45,6 +45,12 @@ def add_run_options(p: argparse.ArgumentParser, *, default_source: str | None) -
     p.add_argument("--profile", help="AWS profile (source aws)")
     p.add_argument("--role-arn", help="role to assume for the investigation (source aws)")
     p.add_argument("--region", help="region when it cannot come from the alarm ARN")
+    p.add_argument(
+        "--notebook",
+        type=Path,
+        help="run this notebook (a team's own runbook) instead of the catalogue's; it gets the "
+        "same parameters, report, findings and exit codes",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the report path")
 
 
@@ -84,6 +90,7 @@ def execute(alarm, args: argparse.Namespace, source: str) -> int:
         window_after=args.after,
         profile=args.profile,
         role_arn=args.role_arn,
+        notebook=args.notebook,
         progress=say,
     )
     if not args.quiet:
@@ -91,8 +98,9 @@ def execute(alarm, args: argparse.Namespace, source: str) -> int:
         for f in result.findings.findings:
             print(f"  [{f.severity}] {f.title}", file=sys.stderr)
         for s in result.findings.sections:
-            if s.status == "failed":
-                print(f"  section failed: {s.name}: {s.error}", file=sys.stderr)
+            if s.status in ("failed", "partial"):
+                what = "failed" if s.status == "failed" else "incomplete"
+                print(f"  section {what}: {s.name}: {s.error}", file=sys.stderr)
         print(f"\ndone in {result.seconds:.1f}s ({result.alert_type})", file=sys.stderr)
     print(result.report)
     return result.exit_code

@@ -736,6 +736,32 @@ class AwsSource(Source):
                     items.append({"AlarmName": alarm_name, **item})
         return history_frame(items)
 
+    # -- recorded read-only calls ----------------------------------------------------------
+    def aws_call(self, service: str, operation: str, parameters: Mapping[str, Any]) -> dict:
+        """One read-only call through the counted client for ``service``; a paginated list
+        is read whole, up to :data:`~incident_lib.sources.recorded.MAX_ITEMS` items.
+
+        Examples
+        --------
+        >>> src.aws_call("lambda", "GetFunctionConfiguration", {"FunctionName": "checkout"})
+        ... # doctest: +SKIP
+        """
+        from botocore import xform_name
+
+        from incident_lib.sources.recorded import MAX_ITEMS, plain_response
+
+        client = self.client(service)
+        method = xform_name(operation)
+        with _api(operation, detail=f"{service} {operation}"):
+            if client.can_paginate(method):
+                pages = client.get_paginator(method).paginate(
+                    **parameters, PaginationConfig={"MaxItems": MAX_ITEMS}
+                )
+                response = pages.build_full_result()
+            else:
+                response = getattr(client, method)(**parameters)
+        return plain_response(response)
+
     # -- CloudTrail ------------------------------------------------------------------------
     def change_events(
         self,

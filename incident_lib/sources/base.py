@@ -186,3 +186,11 @@ class Source(ABC):
         self, namespace: str, metric_name: str, *, dimension_names: Sequence[str] = ()
     ) -> pd.DataFrame:
         """ListMetrics: ``namespace, metric_name, dimensions`` (dict) for the sibling scan."""
+
+    def aws_call(self, service: str, operation: str, parameters: Mapping[str, Any]) -> dict:
+        """A read-only AWS call (``describe-*``, ``get-*``, ``list-*``) as plain JSON.
+
+        ``operation`` is the API name (``GetFunctionConfiguration``, already checked by
+        :func:`incident_lib.sources.recorded.api_operation`); ``parameters`` the request as
+        boto3 takes it. AWS calls it; a store answers from its recorded ``aws_calls``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot answer AWS calls")

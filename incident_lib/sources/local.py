@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,11 @@ import duckdb
 import pandas as pd
 
 from incident_lib import insights, metrics
+from incident_lib.errors import NoDataError
 from incident_lib.sources.base import MetricQuery, Source
 from incident_lib.sources.frames import CHANGE_COLUMNS, LOG_EVENT_COLUMNS, history_frame
 from incident_lib.store import Store, open_store
+from incident_lib.store.writer import canonical_json
 from incident_lib.timeutil import ensure_utc
 
 log = logging.getLogger(__name__)
@@ -152,6 +154,26 @@ class LocalSource(Source):
             frame = frame[~frame["read_only"].fillna(False).astype(bool)]
         frame = frame[CHANGE_COLUMNS].reset_index(drop=True)
         return _utc_columns(frame, ("event_time",))
+
+    # -- recorded read-only calls ----------------------------------------------------------
+    def aws_call(self, service: str, operation: str, parameters: Mapping[str, Any]) -> dict:
+        """The recorded answer to exactly this request (the latest, when recorded twice).
+
+        Raises :class:`NoDataError` naming the call when the store holds no answer: the step
+        needs live AWS, or a recording that made it."""
+        wanted = canonical_json(dict(parameters))
+        row = self.con.execute(
+            "SELECT response FROM aws_calls WHERE service = ? AND operation = ? "
+            "AND parameters = ? ORDER BY recorded_at DESC NULLS LAST LIMIT 1",
+            [service, operation, wanted],
+        ).fetchone()
+        if row is None:
+            args = ", ".join(f"{k}={v!r}" for k, v in sorted(dict(parameters).items()))
+            raise NoDataError(
+                f"this store holds no recorded answer to {service} {operation}({args}); "
+                "the step needs live AWS (--source aws) or a pack that recorded it"
+            )
+        return json.loads(row[0])
 
 
 def _resource_names(resources: Any) -> set[str]:

@@ -18,6 +18,7 @@ from incident_lib.store.schema import (
     DESCRIPTOR,
     FORMAT_NAME,
     FORMAT_VERSION,
+    OPTIONAL_TABLES,
     TABLES,
     table_file,
     type_matches,
@@ -96,6 +97,8 @@ class Store:
 
     def read(self, name: str) -> pd.DataFrame:
         """A whole table as a DataFrame (for the small tables; query ``logs`` with DuckDB)."""
+        if name in OPTIONAL_TABLES and name not in self.descriptor.tables:
+            return TABLES[name].empty_table().to_pandas()
         return pq.read_table(self.table_path(name)).to_pandas()
 
     def connect(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
@@ -106,6 +109,10 @@ class Store:
         con = con or duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
         for name in TABLES:
+            if name not in self.descriptor.tables:  # an optional table this store predates
+                con.register(f"_{name}_empty", TABLES[name].empty_table())
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _{name}_empty")
+                continue
             path = str(self.table_path(name)).replace("'", "''")
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
         return con
@@ -144,6 +151,8 @@ def open_store(path: str | Path) -> Store:
         )
     for name, schema in TABLES.items():
         info = descriptor.tables.get(name)
+        if info is None and name in OPTIONAL_TABLES:
+            continue
         file = root / (info.file if info else table_file(name))
         if info is None or not file.is_file():
             raise StoreError(f"missing table {name!r}", path=str(file))

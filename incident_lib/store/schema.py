@@ -79,7 +79,21 @@ TABLES: dict[str, pa.Schema] = {
             ("cloudtrail_event", pa.string()),  # the full record, JSON
         ]
     ),
+    # Read-only AWS calls (describe-*, get-*, list-*) and their answers: the state of a
+    # resource at alarm time, as a notebook's ``case.aws(...)`` step asked for it.
+    "aws_calls": pa.schema(
+        [
+            ("service", pa.string()),  # boto3 service name: lambda, ecs, rds ...
+            ("operation", pa.string()),  # API name: GetFunctionConfiguration
+            ("parameters", pa.string()),  # canonical JSON object of the request
+            ("response", pa.string()),  # JSON of the response (ResponseMetadata dropped)
+            ("recorded_at", TS),
+        ]
+    ),
 }
+
+#: Tables added after version 1 shipped: a store without them reads as if they were empty.
+OPTIONAL_TABLES = frozenset({"aws_calls"})
 
 # Columns that may not be null in a valid store.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -88,6 +102,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "alarms": ("alarm_name", "alarm_type", "definition"),
     "alarm_history": ("alarm_name", "timestamp", "history_item_type"),
     "changes": ("event_id", "event_time", "event_name"),
+    "aws_calls": ("service", "operation", "parameters", "response"),
 }
 
 

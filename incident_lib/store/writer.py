@@ -30,6 +30,7 @@ _TIME_COLUMNS = {
     "alarm_history": "timestamp",
     "changes": "event_time",
     "alarms": None,
+    "aws_calls": None,
 }
 
 
@@ -52,6 +53,16 @@ def canonical_dimensions(dimensions: Any) -> str:
             value = item.get("Value", item.get("value"))
             pairs[str(name)] = str(value)
     return json.dumps(dict(sorted(pairs.items())), separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as JSON with keys sorted and no spaces: the same request always reads the same,
+    so a recorded AWS call is found again by its parameters."""
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else {}
+    return json.dumps(
+        value, default=_json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def _json(value: Any) -> str | None:
@@ -212,6 +223,23 @@ class StoreWriter:
         if rows:
             self._append("changes", pd.DataFrame(rows))
 
+    def add_aws_calls(self, calls: Iterable[Mapping[str, Any]]) -> None:
+        """Recorded read-only AWS calls: ``service`` (boto3 name), ``operation`` (API name,
+        ``GetFunctionConfiguration``), ``parameters`` (the request) and ``response``, plus an
+        optional ``recorded_at``. A notebook's ``case.aws(...)`` step is answered from them."""
+        rows = [
+            {
+                "service": c["service"],
+                "operation": c["operation"],
+                "parameters": canonical_json(c.get("parameters") or {}),
+                "response": _json(c.get("response") or {}),
+                "recorded_at": c.get("recorded_at"),
+            }
+            for c in calls
+        ]
+        if rows:
+            self._append("aws_calls", pd.DataFrame(rows))
+
     def set_scenario(self, scenario: Mapping[str, Any]) -> None:
         """Scenario name, seed and ground truth, kept in the descriptor."""
         self.scenario = json.loads(_json(dict(scenario)))
@@ -295,6 +323,8 @@ class StoreWriter:
 
     def _copy_from(self, base: Store) -> None:
         for name in TABLES:
+            if name not in base.descriptor.tables:  # an optional table the base predates
+                continue
             pf = pq.ParquetFile(base.table_path(name))
             for i in range(pf.num_row_groups):
                 table = pf.read_row_group(i, columns=TABLES[name].names).cast(TABLES[name])

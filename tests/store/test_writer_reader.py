@@ -32,6 +32,7 @@ def test_round_trip(sample_store: Path) -> None:
         "alarms": 1,
         "alarm_history": 1,
         "changes": 1,
+        "aws_calls": 0,
     }
     assert store.time_range == (T0 - pd.Timedelta(minutes=10), T0 + pd.Timedelta(minutes=1))
     assert store.ground_truth == {"cause": "bad deploy", "onset": "2026-01-01T00:00:00+00:00"}
@@ -245,3 +246,19 @@ def test_empty_store_has_every_table(tmp_path: Path) -> None:
     store = open_store(tmp_path / "s")
     for name, schema in TABLES.items():
         assert store.read(name).columns.tolist() == schema.names
+
+
+def test_a_store_written_before_recorded_calls_existed_still_opens(tmp_path) -> None:
+    """``aws_calls`` came after version 1 shipped: a store without it reads it as empty."""
+    with StoreWriter(tmp_path / "s") as w:
+        w.add_aws_calls(
+            [{"service": "ecs", "operation": "DescribeServices", "parameters": {}, "response": {}}]
+        )
+    desc = tmp_path / "s" / "store.json"
+    raw = json.loads(desc.read_text())
+    del raw["tables"]["aws_calls"]
+    (tmp_path / "s" / "aws_calls.parquet").unlink()
+    desc.write_text(json.dumps(raw))
+    store = open_store(tmp_path / "s")
+    assert store.read("aws_calls").empty
+    assert store.connect().sql("select count(*) from aws_calls").fetchall() == [(0,)]

@@ -1,0 +1,493 @@
+"""Steps several runbook notebooks share: the alarm's own series, deploy markers, the onset, the
+change ranking, error signatures, and the findings built from them.
+
+These are analysis, not runbook: each takes what a notebook cell fetched with the
+:class:`~incident_lib.notebook.Case` verbs and returns a table, a figure or a finding. What one
+step concludes (the onset, the ranked changes, the signature table) is kept in ``case.state`` so
+a later section, or the findings, can use it even when the notebook's variables are gone.
+
+>>> onset = steps.onset(case, steps.series(lam, "errors"), label="Errors", counts=True)
+... # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from incident_lib.analysis import (
+    alarm_periods,
+    compare_signatures,
+    culprit_finding,
+    detect_onset,
+    rank_changes,
+    signature,
+    signature_findings,
+)
+from incident_lib.analysis import impact as _impact
+from incident_lib.errors import MetricQueryError, NoDataError, SourceError
+from incident_lib.findings import Evidence, Finding
+from incident_lib.notebook import Case
+from incident_lib.plotting import bar_by_time, timeseries
+from incident_lib.sources.frames import history_frame
+
+__all__ = [
+    "DEPLOY_EVENTS",
+    "alarm_chart",
+    "alarm_facts",
+    "alarm_series",
+    "change_finding",
+    "deploy_markers",
+    "error_signatures",
+    "failing_requests",
+    "history_table",
+    "impact_finding",
+    "like_any",
+    "only",
+    "onset",
+    "onset_finding",
+    "quote",
+    "ranked_changes",
+    "series",
+    "signature_chart",
+    "time_in_alarm_finding",
+]
+
+#: CloudTrail events that change what a resource runs (used for the deploy markers).
+DEPLOY_EVENTS = (
+    "UpdateFunctionCode",
+    "UpdateAlias",
+    "PublishVersion",
+    "UpdateFunctionConfiguration",
+    "UpdateService",
+    "CreateDeployment",
+    "UpdateStack",
+    "ModifyDBInstance",
+    "UpdateTable",
+    "RegisterTaskDefinition",
+    "UpdateAutoScalingGroup",
+)
+
+#: Deploy calls this close together are one rollout (one marker on the charts).
+ROLLOUT_GAP = pd.Timedelta(minutes=3)
+
+#: Without an onset, the incident window starts this long before the alarm fired.
+DEFAULT_LEAD = pd.Timedelta(minutes=15)
+
+
+# -- frames ------------------------------------------------------------------------------------
+def series(frame: pd.DataFrame, qid: str) -> pd.Series:
+    """One query's values from a long ``id, label, timestamp, value`` frame, indexed by time.
+    An id the frame does not hold is :class:`NoDataError` (its step failed or found nothing)."""
+    if frame is None or "id" not in frame or not (frame["id"] == qid).any():
+        raise NoDataError(f"no datapoints for {qid!r}")
+    part = frame[frame["id"] == qid]
+    return pd.Series(part["value"].to_numpy(), index=pd.DatetimeIndex(part["timestamp"]), name=qid)
+
+
+def only(frame: pd.DataFrame, *ids: str) -> pd.DataFrame:
+    """The rows of a long metric frame for these query ids (for one figure per question)."""
+    return frame[frame["id"].isin(ids)]
+
+
+def quote(text: str) -> str:
+    """``text`` as a Logs Insights string literal (double quotes, escaped)."""
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def like_any(field: str, values: Iterable[str]) -> str:
+    """A Logs Insights condition true when ``field`` contains any of ``values`` (each quoted
+    by :func:`quote`, never pasted in): ``@message like "a" or @message like "b"``."""
+    parts = [f"{field} like {quote(v)}" for v in values]
+    if not parts:
+        raise NoDataError("nothing to look for")
+    return " or ".join(parts)
+
+
+# -- the alarm -----------------------------------------------------------------------------------
+def alarm_facts(case: Case) -> pd.DataFrame:
+    """The alarm's definition as a two-column table."""
+    a = case.alarm
+    rows: list[tuple[str, Any]] = [
+        ("Alarm", a.name),
+        ("State", f"{a.previous_state} → {a.new_state}"),
+        ("State changed", a.state_change_time.isoformat()),
+        ("Reason", a.reason),
+        ("Account / region", f"{a.account} / {a.region}"),
+    ]
+    if a.metric is not None:
+        m = a.metric
+        dims = ", ".join(f"{k}={v}" for k, v in m.dimensions.items()) or "(none)"
+        rows += [
+            ("Metric", f"{m.namespace} {m.name}"),
+            ("Dimensions", dims),
+            ("Statistic / period", f"{m.stat or '?'} over {m.period or '?'}s"),
+        ]
+    for q in a.metric_queries or []:
+        what = q.expression or (
+            f"{q.metric.namespace} {q.metric.name} {q.metric.stat}" if q.metric else ""
+        )
+        rows.append((f"Query {q.id}" + (" (alarmed)" if q.return_data else ""), what))
+    if a.composite is not None:
+        rows.append(("Rule", a.composite.rule))
+    if a.threshold is not None:
+        rows.append(("Condition", f"{a.comparison_operator} {a.threshold:g}"))
+    if a.evaluation_periods:
+        dta = a.datapoints_to_alarm or a.evaluation_periods
+        rows.append(("Evaluation", f"{dta} of {a.evaluation_periods} periods"))
+    if a.treat_missing_data:
+        rows.append(("Missing data", a.treat_missing_data))
+    return pd.DataFrame(rows, columns=["", "value"]).astype({"value": str})
+
+
+def history_table(history: pd.DataFrame) -> pd.DataFrame:
+    """The alarm's history, newest first, in the columns a reader needs."""
+    cols = ["timestamp", "history_item_type", "old_state", "new_state", "summary"]
+    return history[cols].sort_values("timestamp", ascending=False)
+
+
+def history_or_empty(case: Case) -> pd.DataFrame:
+    """The alarm history, or an empty one after marking the section ``partial`` when it cannot
+    be read (the chart then shades from the state change instead)."""
+    try:
+        return case.alarm_history()
+    except SourceError as exc:
+        case.problem(f"alarm history unavailable ({exc}): ALARM periods shaded from the event")
+        return history_frame([])
+
+
+def alarm_series(case: Case) -> pd.DataFrame:
+    """The alarm's own metric queries, as the alarm evaluates them. Where the source cannot
+    evaluate the alarm's expression (the local engine has no ANOMALY_DETECTION_BAND), the
+    metrics it reads are fetched instead, and the notebook says so."""
+    queries = case.alarm.to_metric_queries()
+    if not queries:
+        raise NoDataError(
+            "this alarm has no metric of its own (composite): see its rule and the children"
+        )
+    try:
+        frame = case.metrics(queries)
+    except MetricQueryError as exc:
+        plain = [q for q in queries if q.expression is None]
+        if not plain or len(plain) == len(queries):
+            raise
+        # A limit of the offline engine, not a fault of the run: said, not marked partial.
+        case.show(
+            f"The alarm's expression cannot be evaluated on this source ({exc}); "
+            "showing the metrics it reads."
+        )
+        frame = case.metrics([dataclasses.replace(q, return_data=True) for q in plain])
+    case.state["alarmed_series"] = frame
+    if frame.empty:
+        raise NoDataError("no datapoints for the alarmed metric in the window")
+    return frame
+
+
+def alarm_chart(case: Case, frame: pd.DataFrame, history: pd.DataFrame | None = None) -> Any:
+    """The alarmed series with the threshold, the ALARM periods shaded, deploys marked."""
+    hist = history if history is not None else history_frame([])
+    shade = alarm_periods(hist, start=case.start, end=case.end)
+    if hist.empty and case.alarm.new_state == "ALARM":  # no history readable: since the change
+        shade = [(case.alarm_time, case.end)]
+    return timeseries(
+        frame,
+        title=f"{case.alarm.name}: the alarmed series",
+        threshold=case.alarm.threshold,
+        shade=shade,
+        markers=deploy_markers(case),
+    )
+
+
+def alarmed_period(case: Case) -> int:
+    """The period (seconds) of the alarm's metrics, 60 when it has none."""
+    return max([m.period or 60 for m in case.alarm.metrics()] or [60])
+
+
+# -- changes -------------------------------------------------------------------------------------
+def deploy_markers(case: Case) -> list[tuple[pd.Timestamp, str]]:
+    """``(time, label)`` of every deploy, for vertical lines on each figure. The calls of one
+    rollout (UpdateFunctionCode, PublishVersion, UpdateAlias within minutes) make one marker.
+    Without CloudTrail (denied, failed) there are no markers; the Changes section says why."""
+    try:
+        frame = case.changes()
+    except Exception:
+        return []
+    deploys = frame[frame["event_name"].astype(str).str.startswith(DEPLOY_EVENTS)]
+    groups: list[list[tuple[pd.Timestamp, str]]] = []
+    for row in deploys.sort_values("event_time").itertuples():
+        item = (row.event_time, _short_event(row.event_name))
+        if groups and item[0] - groups[-1][-1][0] <= ROLLOUT_GAP:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return [(g[-1][0], g[0][1] if len(g) == 1 else f"deploy ({len(g)} calls)") for g in groups]
+
+
+def ranked_changes(case: Case, changes: pd.DataFrame) -> pd.DataFrame:
+    """``changes`` ranked as the likely cause: nearest the onset (or the alarm, when no onset
+    was found) first, related to the alarm's resources first, with the reason for each."""
+    if changes.empty:
+        raise NoDataError(
+            f"no CloudTrail changes to {', '.join(case.resource_names) or 'the resources'} "
+            "in the window"
+        )
+    found = case.state.get("onset")
+    when = found.time if found is not None else case.alarm_time
+    # The onset is only as precise as the data: a change up to one period after it may still
+    # be the cause.
+    tolerance = max(pd.Timedelta(minutes=2), pd.Timedelta(seconds=alarmed_period(case)))
+    ranked = rank_changes(
+        changes, onset=when, resource_names=case.resource_names, tolerance=tolerance
+    )
+    case.state["ranked_changes"] = ranked
+    cols = [
+        "event_time",
+        "event_name",
+        "username",
+        "relation",
+        "minutes_before_onset",
+        "score",
+        "reason",
+        "event_id",
+    ]
+    return ranked[[c for c in cols if c in ranked]]
+
+
+def change_finding(case: Case) -> Finding | None:
+    """The likely culprit change, when the ranking found one."""
+    ranked = case.state.get("ranked_changes")
+    return culprit_finding(ranked) if ranked is not None and not ranked.empty else None
+
+
+def _short_event(name: str) -> str:
+    for prefix in DEPLOY_EVENTS:
+        if name.startswith(prefix):
+            return prefix
+    return name
+
+
+# -- siblings ----------------------------------------------------------------------------------
+#: Sibling series compared with the alarmed one (one GetMetricData call).
+MAX_SIBLINGS = 10
+
+
+def sibling_queries(
+    case: Case, listed: pd.DataFrame | None, *, max_siblings: int = MAX_SIBLINGS
+) -> list[Any]:
+    """GetMetricData queries for the alarmed metric and up to ``max_siblings`` others that
+    ListMetrics found (``listed``), labelled by their dimensions."""
+    from incident_lib.sources import MetricQuery
+
+    m = case.alarm.metric
+    if m is None or not m.dimensions or listed is None:
+        raise NoDataError("the alarm has no single dimensioned metric, so no siblings to compare")
+    others = [d for d in listed["dimensions"] if d != dict(m.dimensions)][:max_siblings]
+    if not others:
+        raise NoDataError(f"no other {m.namespace} {m.name} series share these dimension names")
+    queries = [
+        MetricQuery(
+            "alarmed" if i == 0 else f"s{i}",
+            m.namespace,
+            m.name,
+            dims,
+            m.stat,
+            m.period,
+            label=_dims_label(dims),
+        )
+        for i, dims in enumerate([dict(m.dimensions), *others])
+    ]
+    case.state["sibling_ids"] = [q.id for q in queries]
+    return queries
+
+
+def sibling_finding(case: Case) -> Finding | None:
+    """Which siblings moved with the alarmed resource after the onset (one resource or all)."""
+    from incident_lib.analysis import sibling_scan
+
+    found = case.state.get("onset")
+    frame = case.metric_frame(*case.state.get("sibling_ids", []))
+    if found is None or frame.empty or frame["id"].nunique() < 2:
+        return None
+    return sibling_scan(frame, onset=found.time)
+
+
+def _dims_label(dims: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(dims.items())) or "(no dimensions)"
+
+
+# -- onset ---------------------------------------------------------------------------------------
+def onset(case: Case, values: pd.Series, *, label: str, counts: bool = False) -> Any:
+    """When ``values`` first departed from its baseline, in the alarm's direction; kept in
+    ``case.state["onset"]`` for the change ranking and the findings. ``counts``: the series
+    counts events (errors, requests), so a flat baseline's noise floor is Poisson's;
+    otherwise (CPU %, bytes, ratios) the floor is 5% of the baseline level."""
+    op = case.alarm.comparison_operator or ""
+    baseline_end = case.alarm_time - DEFAULT_LEAD
+    min_spread = None
+    if not counts:
+        level = abs(float(values[values.index < baseline_end].median() or 0.0))
+        min_spread = 0.05 * level if level > 0 else 1.0
+    if op == "LessThanLowerOrGreaterThanUpperThreshold":  # anomaly band: either way out
+        found = [
+            o
+            for d in ("up", "down")
+            if (
+                o := detect_onset(
+                    values, baseline_end=baseline_end, direction=d, min_spread=min_spread
+                )
+            )
+        ]
+        result = min(found, key=lambda o: o.time) if found else None
+    else:
+        direction = "down" if op.startswith("LessThan") else "up"
+        result = detect_onset(
+            values, baseline_end=baseline_end, direction=direction, min_spread=min_spread
+        )
+    if result is not None:
+        case.state["onset"] = result
+        case.state["onset_label"] = label
+    return result
+
+
+def onset_finding(case: Case) -> Finding | None:
+    """The onset found by an earlier section, as a finding naming the series it was seen in."""
+    found = case.state.get("onset")
+    if found is None:
+        return None
+    label = case.state.get("onset_label", "the alarmed series")
+    return found.to_finding(label=label, ref=f"metric:{label}")
+
+
+def incident_start(case: Case) -> pd.Timestamp:
+    """The onset when one was found, else a quarter of an hour before the alarm."""
+    found = case.state.get("onset")
+    return found.time if found is not None else case.alarm_time - DEFAULT_LEAD
+
+
+# -- logs ----------------------------------------------------------------------------------------
+def error_signatures(case: Case, lines: pd.DataFrame) -> pd.DataFrame:
+    """Group error lines (a Logs Insights frame with ``@timestamp`` and ``@message``) by
+    signature and compare the incident window with the baseline before it: ``signature,
+    status (new | surging | steady | gone), incident, baseline, example ...``. Kept in
+    ``case.state["signatures"]`` for the findings."""
+    if lines.empty:
+        raise NoDataError("no error lines in the window")
+    start = incident_start(case)
+    events = lines.rename(
+        columns={"@timestamp": "timestamp", "@message": "message", "@ptr": "event_id"}
+    )
+    events = events.assign(signature=events["message"].map(signature))
+    table = compare_signatures(events, incident_start=start, baseline_end=start)
+    case.state["signatures"] = table
+    case.state["error_lines"] = lines
+    case.state["signature_of_line"] = events["signature"]
+    return table.drop(columns=["example_id"], errors="ignore")
+
+
+def signature_chart(case: Case, *, top: int = 6) -> Any:
+    """Error lines per minute, one colour per signature (the ``top`` most frequent; the rest
+    as ``(other)``), from what :func:`error_signatures` found."""
+    table = case.state.get("signatures")
+    sigs = case.state.get("signature_of_line")
+    lines = case.state.get("error_lines")
+    if table is None or sigs is None or lines is None or lines.empty:
+        raise NoDataError("no error signatures to chart")
+    per_minute = (
+        pd.DataFrame(
+            {
+                "minute": lines["@timestamp"].dt.floor("1min").to_numpy(),
+                "signature": sigs.to_numpy(),
+            }
+        )
+        .groupby(["minute", "signature"])
+        .size()
+        .rename("errors")
+        .reset_index()
+    )
+    keep = table["signature"].head(top).tolist()
+    per_minute.loc[~per_minute["signature"].isin(keep), "signature"] = "(other)"
+    return bar_by_time(
+        per_minute, x="minute", y="errors", color="signature", title="Error lines per minute"
+    )
+
+
+def failing_requests(case: Case, *, n: int = 3) -> list[str]:
+    """Request ids of up to ``n`` failing requests, from the new or surging signatures first
+    (from what :func:`error_signatures` found)."""
+    table = case.state.get("signatures")
+    sigs = case.state.get("signature_of_line")
+    lines = case.state.get("error_lines")
+    if table is None or sigs is None or lines is None or "@requestId" not in lines:
+        raise NoDataError("no request ids in the error lines")
+    new = table[table["status"].isin(["new", "surging"])]["signature"].tolist()
+    wanted = new or table["signature"].head(1).tolist()
+    picked = lines[sigs.isin(wanted).to_numpy()]
+    ids = [i for i in picked["@requestId"].dropna().unique() if isinstance(i, str) and i]
+    if not ids:
+        raise NoDataError("the failing lines carry no request id")
+    return ids[:n]
+
+
+# -- findings ------------------------------------------------------------------------------------
+def new_signature_findings(case: Case) -> list[Finding]:
+    """Findings for error signatures new or surging against the baseline."""
+    table = case.state.get("signatures")
+    return signature_findings(table) if table is not None else []
+
+
+def impact_finding(
+    case: Case, *, failed: str, total: str, label: str = "requests"
+) -> Finding | None:
+    """Failed against total requests (metric query ids of an earlier step) from the onset (or
+    the window's start) to the window's end, with the minutes in ALARM."""
+    try:
+        bad, all_ = case.series(failed), case.series(total)
+    except NoDataError:
+        return None
+    try:
+        hist = case.alarm_history()
+    except SourceError:
+        hist = history_frame([])
+    found = case.state.get("onset")
+    return _impact(
+        bad,
+        all_,
+        start=found.time if found is not None else case.start,
+        end=case.end,
+        alarm_history=hist,
+        label=label,
+    )
+
+
+def time_in_alarm_finding(case: Case) -> Finding | None:
+    """How long the alarm has been in ALARM within the window, from its history."""
+    try:
+        hist = case.alarm_history()
+    except SourceError:
+        return None
+    periods = alarm_periods(hist, start=case.start, end=case.end)
+    if not periods:
+        return None
+    minutes = sum((b - a for a, b in periods), pd.Timedelta(0)).total_seconds() / 60
+    still = periods[-1][1] >= case.end
+    return Finding(
+        kind="impact",
+        title=f"In ALARM for {minutes:.0f} min of the window"
+        + (", and still in ALARM at its end" if still else ""),
+        detail="; ".join(f"{a:%H:%M}–{b:%H:%M} UTC" for a, b in periods),
+        severity="warning",
+        time=periods[0][0],
+        evidence=(Evidence(label="alarm history", ref="alarm_history"),),
+    )
+
+
+def summary(case: Case, findings: Sequence[Finding | None]) -> str:
+    """One line for the report's banner: the culprit or the new error, else the first finding."""
+    found = [f for f in findings if f is not None]
+    headline = [f.title for f in found if f.kind in ("culprit_change", "new_signature")]
+    if headline:
+        return "; ".join(headline)
+    return found[0].title if found else f"{case.alarm.name}: no clear cause found"
