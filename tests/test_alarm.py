@@ -20,19 +20,16 @@ from incident_lib.alarm import (
 from incident_lib.cli import main
 from incident_lib.errors import AlarmParseError
 
-CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alarms"
+#: Real alarm payloads written by AWS and others, kept as they are (see its SOURCES.md).
+CORPUS = FIXTURES / "corpus"
 
 
 def corpus(rel: str) -> Path:
-    """A corpus file; a missing corpus fails the test (CI clones shared/ beside the repo)."""
-    path = CORPUS / "alarms" / rel
+    """A corpus file (a missing one fails the test: the corpus ships with the repository)."""
+    path = CORPUS / rel
     if not path.is_file():
-        pytest.fail(
-            f"alarm corpus file missing: {path}. The corpus lives in shared/corpus beside the "
-            "repository; clone shared/ next to it.",
-            pytrace=False,
-        )
+        pytest.fail(f"alarm corpus file missing: {path}", pytrace=False)
     return path
 
 
@@ -45,7 +42,7 @@ def utc(*args: int) -> datetime:
 
 def test_corpus_has_every_file_tested() -> None:
     corpus("sns/rust_example-cloudwatch-alarm-sns-payload-single-metric.json")
-    found = {p.relative_to(CORPUS / "alarms").as_posix() for p in CORPUS.glob("alarms/**/*.json")}
+    found = {p.relative_to(CORPUS).as_posix() for p in CORPUS.glob("**/*.json")}
     assert found == set(CORPUS_EXPECTED)
 
 
