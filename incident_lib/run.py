@@ -95,6 +95,8 @@ def investigate(
     started = time.perf_counter()
     if str(source) != "aws":
         open_store(source)  # a wrong path is bad input (exit 2), found before any kernel starts
+        # The kernel runs in the notebook's folder: a relative store path must not depend on it.
+        source = Path(source).resolve()
     timings: dict[str, float] = {}
     plan = resolve(alarm, config=config, window_before=window_before, window_after=window_after)
     # A team's notebook (--notebook, or its catalogue file) that is not there is bad input,

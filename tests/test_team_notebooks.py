@@ -123,3 +123,13 @@ def test_a_catalogue_naming_a_missing_notebook_is_bad_input(store, event, tmp_pa
     )
     assert code == 2
     assert f"{tmp_path / 'nope.ipynb'} does not exist" in capsys.readouterr().err
+
+
+def test_a_relative_store_path_is_taken_from_the_current_folder(
+    store, event, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(store.path.parent)
+    code = main(
+        ["investigate", str(event), "--source", store.path.name, "--out", str(tmp_path), "--quiet"]
+    )
+    assert code == 0, capsys.readouterr().err
