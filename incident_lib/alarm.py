@@ -1,6 +1,6 @@
 """Alarms in, normalised: every shape a CloudWatch alarm arrives in, read into one :class:`Alarm`.
 
-Shapes (see ``reference/cloudwatch-facts.md`` §4.1-§4.4):
+Shapes (documented with their AWS sources in ``docs/alarms.md``):
 
 - ``sns_records``: a Lambda SNS event, ``{"Records": [{"Sns": {..., "Message": "<json>"}}]}``;
 - ``sns_envelope``: one SNS notification (``Type: Notification``, ``Message`` a JSON string), also

@@ -82,6 +82,10 @@ log = logging.getLogger(__name__)
 
 #: Rows of a table shown in a report; the evidence pack keeps everything.
 MAX_TABLE_ROWS = 50
+#: Findings a report carries: the most severe first; the rest are counted, not listed.
+MAX_FINDINGS = 25
+#: Characters of the one-line summary.
+MAX_SUMMARY = 300
 #: History is read from further back than the window so the state at the window's start is known.
 HISTORY_LOOKBACK = pd.Timedelta(days=1)
 
@@ -422,14 +426,30 @@ class Case:
                 flat.append(item)
             else:
                 flat.extend(f for f in item if f is not None)
+        rank = {"critical": 0, "warning": 1, "info": 2}
+        kept = sorted(flat, key=lambda f: rank.get(f.severity, 3))[:MAX_FINDINGS]
+        dropped = len(flat) - len(kept)
+        if dropped:
+            kept.append(
+                Finding(
+                    kind="more_findings",
+                    title=f"{dropped} more findings not listed",
+                    detail=f"The {MAX_FINDINGS} most severe are shown; the notebook's tables "
+                    "hold the rest.",
+                )
+            )
+        text = mask_secrets(summary)
+        if len(text) > MAX_SUMMARY:
+            text = text[: MAX_SUMMARY - 1].rstrip() + "…"
         doc = FindingsDoc(
-            summary=mask_secrets(summary),
-            findings=[_mask_finding(f) for f in flat],
+            summary=text,
+            findings=[_mask_finding(f) for f in kept],
             sections=list(self.sections),
             stats={
                 "source": self.source.name,
                 "api_calls": dict(getattr(self.source, "calls", None) or {}),
                 "queries": len(self.queries),
+                "findings_not_listed": dropped,
             },
         )
         bundle = {
@@ -647,7 +667,16 @@ def _display_item(item: Any) -> bool:
     if isinstance(item, pd.DataFrame):
         if item.empty:
             return False
-        display(mask_frame(item.head(MAX_TABLE_ROWS)))
+        shown = mask_frame(item.head(MAX_TABLE_ROWS))
+        # The index is pandas' row counter, not data: left out. to_html escapes every cell.
+        keep_index = not isinstance(shown.index, pd.RangeIndex)
+        display(
+            {
+                "text/html": shown.to_html(index=keep_index, escape=True, na_rep=""),
+                "text/plain": shown.to_string(index=keep_index, max_colwidth=80),
+            },
+            raw=True,
+        )
         if len(item) > MAX_TABLE_ROWS:
             _display_html(
                 f'<p class="incident-more">{MAX_TABLE_ROWS} of {len(item)} rows shown; the '

@@ -45,6 +45,7 @@ __all__ = [
     "failing_requests",
     "history_table",
     "impact_finding",
+    "lambda_versions",
     "like_any",
     "only",
     "onset",
@@ -491,3 +492,27 @@ def summary(case: Case, findings: Sequence[Finding | None]) -> str:
     if headline:
         return "; ".join(headline)
     return found[0].title if found else f"{case.alarm.name}: no clear cause found"
+
+
+# -- Lambda ------------------------------------------------------------------------------------
+def lambda_versions(aliases: dict[str, Any], versions: dict[str, Any]) -> pd.DataFrame:
+    """Published versions (ListVersionsByFunction), newest change first, with the aliases
+    pointing at each (ListAliases): which code takes traffic, and since when."""
+    by_version: dict[str, list[str]] = {}
+    for alias in aliases.get("Aliases", []):
+        by_version.setdefault(str(alias.get("FunctionVersion")), []).append(str(alias["Name"]))
+    rows = [
+        {
+            "version": v.get("Version"),
+            "aliases": ", ".join(by_version.get(str(v.get("Version")), [])),
+            "last_modified": pd.to_datetime(v.get("LastModified"), utc=True),
+            "code_sha256": v.get("CodeSha256"),
+            "timeout_s": v.get("Timeout"),
+            "memory_mb": v.get("MemorySize"),
+            "runtime": v.get("Runtime"),
+        }
+        for v in versions.get("Versions", [])
+    ]
+    if not rows:
+        raise NoDataError("no published versions")
+    return pd.DataFrame(rows).sort_values("last_modified", ascending=False, ignore_index=True)

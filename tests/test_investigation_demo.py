@@ -46,6 +46,7 @@ def test_every_section_ran(run: RunResult) -> None:
     assert statuses == {
         "The alarm": "ok",
         "Traffic and errors": "ok",
+        "What is deployed": "ok",
         "Error logs": "ok",
         "Failing requests": "ok",
         "Changes": "ok",

@@ -277,3 +277,14 @@ def test_cached_fetches_once_and_remembers_failures(case: Case) -> None:
     assert len(calls) == 1
     assert case.cached("ok", lambda: 42) == 42
     assert case.cached("ok", lambda: 43) == 42
+
+
+def test_a_flood_of_findings_is_cut_to_the_most_severe_with_a_count(case: Case) -> None:
+    flood = [Finding(kind="new_signature", title=f"new error {i}") for i in range(500)]
+    worst = Finding(kind="culprit_change", title="the culprit", severity="critical")
+    doc = case.record(flood, worst, summary="x" * 10_000)
+    assert doc.findings[0].title == "the culprit"
+    assert len(doc.findings) == 26 and doc.findings[-1].kind == "more_findings"
+    assert doc.findings[-1].title == "475 more findings not listed"
+    assert doc.stats["findings_not_listed"] == 475
+    assert len(doc.summary) <= 300

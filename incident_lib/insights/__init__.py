@@ -2,7 +2,7 @@
 
 tokenizer (:mod:`.tokens`) -> parser (:mod:`.parser`, one stage parser per pipe keyword) ->
 syntax tree (:mod:`.nodes`) -> DuckDB SQL (:mod:`.generator`, one CTE per stage) ->
-:func:`run_query`. Semantics follow /work/shared/reference/cloudwatch-facts.md §1; see
+:func:`run_query`. Semantics follow the AWS Logs Insights query syntax documentation; see
 docs/logs-insights.md for what is supported.
 
 >>> from incident_lib.insights import parse

@@ -7,7 +7,7 @@ literal as an SQL string. A few functions whose SQL depends on their argument ty
 relation (``bin``, ``min``, ``earliest`` ...) are built by the generator: their template is
 ``None``.
 
-Semantics follow /work/shared/reference/cloudwatch-facts.md §1.5.
+Semantics follow the AWS documentation of Logs Insights functions (see docs/logs-insights.md).
 """
 
 from __future__ import annotations

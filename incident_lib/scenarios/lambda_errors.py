@@ -389,6 +389,88 @@ def _changes(rng: np.random.Generator) -> tuple[list[dict[str, Any]], dict[str, 
     return events, ids
 
 
+def _recorded_calls() -> list[dict[str, Any]]:
+    """The function's state as the runbook's read-only calls return it at alarm time: its
+    configuration (``$LATEST`` holds the deployed code), versions and aliases, concurrency."""
+    arn = function_arn(REGION, ACCOUNT, FUNCTION)
+    at = ALIAS_AT + pd.Timedelta(minutes=5)
+
+    def config(version: str, modified: pd.Timestamp, sha: str) -> dict[str, Any]:
+        return {
+            "FunctionName": FUNCTION,
+            "FunctionArn": f"{arn}:{version}" if version != "$LATEST" else arn,
+            "Runtime": "python3.12",
+            "Handler": "app.handler",
+            "CodeSize": 4_812_339,
+            "Timeout": 10,
+            "MemorySize": 512,
+            "LastModified": modified.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+            "CodeSha256": sha,
+            "Version": version,
+            "Environment": {
+                "Variables": {
+                    "INVENTORY_URL": "https://inventory.internal/reserve",
+                    "LOG_LEVEL": "INFO",
+                    "PAYMENT_API_KEY": "sk_live_51Hx8cQ2eZvKYlo2C0n4Demo",
+                }
+            },
+            "TracingConfig": {"Mode": "Active"},
+            "State": "Active",
+            "LastUpdateStatus": "Successful",
+            "Architectures": ["arm64"],
+        }
+
+    new_sha, old_sha = (
+        "y8Fj3kQm1Nw0pXr7GdXh2c4eTqYbVs9Lk6Ua5ZoiW3E=",
+        "pQ1r8sT2uV3wX4yZ5a6B7c8D9e0F1g2H3i4J5k6L7m8=",
+    )
+    return [
+        {
+            "service": "lambda",
+            "operation": "GetFunctionConfiguration",
+            "parameters": {"FunctionName": FUNCTION},
+            "response": config("$LATEST", CODE_AT, new_sha),
+            "recorded_at": at,
+        },
+        {
+            "service": "lambda",
+            "operation": "ListAliases",
+            "parameters": {"FunctionName": FUNCTION},
+            "response": {
+                "Aliases": [
+                    {
+                        "AliasArn": f"{arn}:{ALIAS}",
+                        "Name": ALIAS,
+                        "FunctionVersion": "42",
+                        "Description": "production traffic (API Gateway)",
+                    }
+                ]
+            },
+            "recorded_at": at,
+        },
+        {
+            "service": "lambda",
+            "operation": "ListVersionsByFunction",
+            "parameters": {"FunctionName": FUNCTION},
+            "response": {
+                "Versions": [
+                    config("$LATEST", CODE_AT, new_sha),
+                    config("41", pd.Timestamp("2026-11-12T10:04:51Z"), old_sha),
+                    config("42", PUBLISH_AT, new_sha),
+                ]
+            },
+            "recorded_at": at,
+        },
+        {
+            "service": "lambda",
+            "operation": "GetFunctionConcurrency",
+            "parameters": {"FunctionName": FUNCTION},
+            "response": {"ReservedConcurrentExecutions": 100},
+            "recorded_at": at,
+        },
+    ]
+
+
 def _alarm_spec() -> alarms.MetricAlarmSpec:
     return alarms.MetricAlarmSpec(
         name=ALARM_NAME,
@@ -430,6 +512,7 @@ def generate(writer: StoreWriter, rng: np.random.Generator) -> dict[str, Any]:
 
     changes, change_ids = _changes(rng)
     writer.add_change_events(changes)
+    writer.add_aws_calls(_recorded_calls())
 
     spec = _alarm_spec()
     minute = frame["start"].dt.floor("min")

@@ -162,18 +162,19 @@ class LocalSource(Source):
         Raises :class:`NoDataError` naming the call when the store holds no answer: the step
         needs live AWS, or a recording that made it."""
         wanted = canonical_json(dict(parameters))
-        row = self.con.execute(
+        # fetchall, not fetchone: DuckDB 2 keeps a half-read result open on the connection.
+        rows = self.con.execute(
             "SELECT response FROM aws_calls WHERE service = ? AND operation = ? "
             "AND parameters = ? ORDER BY recorded_at DESC NULLS LAST LIMIT 1",
             [service, operation, wanted],
-        ).fetchone()
-        if row is None:
+        ).fetchall()
+        if not rows:
             args = ", ".join(f"{k}={v!r}" for k, v in sorted(dict(parameters).items()))
             raise NoDataError(
                 f"this store holds no recorded answer to {service} {operation}({args}); "
                 "the step needs live AWS (--source aws) or a pack that recorded it"
             )
-        return json.loads(row[0])
+        return json.loads(rows[0][0])
 
 
 def _resource_names(resources: Any) -> set[str]:

@@ -7,7 +7,8 @@ through a conftest, or by living under tests/aws/):
   for the whole session, so nothing can reach a real account.
 - ``moto``: the same URL, with the server's state reset before the test.
 - ``moto_clients``: a factory ``moto_clients("logs")`` of boto3 clients on the server, with
-  explicit timeouts and retries (moto can be slow; see measured-here.md).
+  explicit timeouts and retries (moto can be slow: GetMetricData time grows with queries x
+  periods x stored datapoints, so keep its data small).
 - ``aws_source``: an :class:`AwsSource` pointed at the server (fast polling).
 - ``stubbed``: an :class:`AwsSource` over clients under ``botocore.stub.Stubber`` for the
   calls moto does not implement (DescribeAlarmHistory, LookupEvents, statuses, errors).

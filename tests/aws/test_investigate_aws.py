@@ -92,6 +92,47 @@ def _seed(clients, alarm_at: pd.Timestamp) -> None:
         Threshold=1,
         ComparisonOperator="GreaterThanThreshold",
     )
+    _create_function(clients)
+
+
+def _create_function(clients) -> None:
+    """The function itself, so the runbook's get-function-configuration, list-aliases and
+    list-versions-by-function steps are answered over the wire (moto stores functions without
+    running them)."""
+    import io
+    import zipfile
+
+    iam, lam = clients("iam"), clients("lambda")
+    role = iam.create_role(
+        RoleName="checkout-api-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    lam.create_function(
+        FunctionName=FUNCTION,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": code.getvalue()},
+        Timeout=10,
+        MemorySize=512,
+        Environment={"Variables": {"DB_PASSWORD": "hunter2-over-the-wire", "LOG_LEVEL": "INFO"}},
+        Publish=True,
+    )
+    lam.create_alias(FunctionName=FUNCTION, Name="live", FunctionVersion="1")
 
 
 def _event(alarm_at: pd.Timestamp) -> dict:
@@ -156,6 +197,12 @@ def test_investigation_over_the_wire(alarm_at, moto, tmp_path) -> None:
     assert "alarm history unavailable" in errors["The alarm"]
     assert statuses["Traffic and errors"] == "ok", errors
     assert statuses["Error logs"] == "ok", errors
+    # Read-only AWS calls went over the wire and their answers were masked.
+    assert statuses["What is deployed"] == "ok", errors
+    ops = {q.operation for q in result.findings.queries}
+    assert {"lambda:GetFunctionConfiguration", "lambda:ListAliases"} <= ops
+    assert "hunter2-over-the-wire" not in result.notebook.read_text()
+    assert "hunter2-over-the-wire" not in result.report.read_text()
     failed = {s.name: s.error for s in result.findings.sections if s.status == "failed"}
     assert set(failed) <= {"Changes"}, failed  # CloudTrail LookupEvents: not in moto
     assert result.report.is_file()
