@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             end=end,
             log_groups=args.log_groups,
             account_id=store.descriptor.account_id,
+            region=store.descriptor.region,
             limit=args.limit,
         )
     finally:

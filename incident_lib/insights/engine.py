@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from incident_lib.errors import QueryError
-from incident_lib.insights import nodes
+from incident_lib.insights import nodes, patterns
 from incident_lib.insights.functions import register_udfs
 from incident_lib.insights.generator import Generator
 from incident_lib.insights.parser import parse
@@ -28,6 +28,7 @@ def to_sql(
     end: pd.Timestamp | None = None,
     log_groups: Sequence[str] | None = None,
     account_id: str = "123456789012",
+    region: str | None = None,
     limit: int | None = None,
 ) -> str:
     """The DuckDB SQL for a Logs Insights query: one CTE per pipe stage.
@@ -43,7 +44,9 @@ def to_sql(
     log_groups
         Log groups to read; None reads all of them.
     account_id
-        Account shown in ``@log`` (``account-id:log-group-name``).
+        Account shown in ``@log`` (``account-id:log-group-name``) and ``@aws.account``.
+    region
+        Region shown in ``@aws.region``.
     limit
         StartQuery's ``limit``: caps the rows like a final ``limit`` command.
 
@@ -61,6 +64,7 @@ def to_sql(
         end=end,
         log_groups=log_groups,
         account_id=account_id,
+        region=region,
         limit=limit,
     )
     return gen.generate()
@@ -74,6 +78,7 @@ def run_query(
     end: pd.Timestamp,
     log_groups: Sequence[str] | None = None,
     account_id: str = "123456789012",
+    region: str | None = None,
     relation: str = "logs",
     limit: int | None = None,
 ) -> pd.DataFrame:
@@ -93,9 +98,13 @@ def run_query(
     start, end
         The window, inclusive at both ends as in StartQuery; tz-aware.
     log_groups
-        Log group names; None = every group in the relation.
+        Log group names or ARNs (as ``logGroupIdentifiers``); None = every group in the
+        relation (or those a ``SOURCE`` command selects).
     account_id
-        Account id used in ``@log``.
+        Account id used in ``@log`` and ``@aws.account`` (a group stored by its ARN gives
+        its own).
+    region
+        Region used in ``@aws.region`` (the store's; a group stored by its ARN gives its own).
     relation
         Table or view name with the store's logs schema.
     limit
@@ -126,11 +135,14 @@ def run_query(
         end=end,
         log_groups=log_groups,
         account_id=account_id,
+        region=region,
         limit=limit,
     )
     sql = gen.generate()
     if gen.uses_udfs:
         register_udfs(con)
+    if gen.uses_patterns:
+        patterns.register(con)
     log.debug("Logs Insights query %r as SQL:\n%s", query, sql)
     try:
         table = con.sql(sql).to_arrow_table()

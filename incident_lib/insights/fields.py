@@ -15,14 +15,25 @@ from ``@message`` only when a query references them:
 
 from __future__ import annotations
 
-# Field name -> (SQL over the store's columns, kind). ``{account}`` is the account id literal.
+# A store's ``log_group`` is a name, or the group's ARN
+# (``arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]``) when it was recorded from another account
+# or Region: then the account, Region and name come from the ARN.
+_IS_ARN = "starts_with(log_group, 'arn:')"
+GROUP_NAME = f"CASE WHEN {_IS_ARN} THEN split_part(log_group, ':', 7) ELSE log_group END"
+GROUP_ACCOUNT = f"CASE WHEN {_IS_ARN} THEN split_part(log_group, ':', 5) ELSE {{account}} END"
+GROUP_REGION = f"CASE WHEN {_IS_ARN} THEN split_part(log_group, ':', 4) ELSE {{region}} END"
+
+# Field name -> (SQL over the store's columns, kind). ``{account}`` and ``{region}`` are the
+# store's account id and Region as SQL literals.
 SYSTEM_FIELDS: dict[str, tuple[str, str]] = {
     "@timestamp": ("timestamp", "ts"),
     "@message": ("message", "str"),
     "@logStream": ("log_stream", "str"),
-    "@log": ("{account} || ':' || log_group", "str"),
+    "@log": (f"({GROUP_ACCOUNT}) || ':' || ({GROUP_NAME})", "str"),
     "@ingestionTime": ("ingestion_time", "ts"),
     "@ptr": ("event_id", "str"),
+    "@aws.account": (GROUP_ACCOUNT, "str"),
+    "@aws.region": (GROUP_REGION, "str"),
 }
 
 _REPORT = "^REPORT RequestId: \\S+"

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-# Result kinds: "num", "str", "bool", "ts", "any" (a string that may look numeric), or
-# "arg0" (the first argument's kind), "common" (one kind shared by all arguments).
+# Result kinds: "num", "str", "bool", "ts", "any" (a string that may look numeric), "json" (a
+# jsonParse map, list or scalar), or "arg0" (the first argument's kind), "common" (one kind
+# shared by all arguments).
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ for _fn in [
     Function("coalesce", 1, None, "common", "coalesce({*})"),
     Function("if", 3, 3, "common", "CASE WHEN {0:b} THEN {1} ELSE {2} END"),
     Function("isNumeric", 1, 1, "bool", "(TRY_CAST({0:s} AS DOUBLE) IS NOT NULL)"),
+    # -- JSON (facts §1.5.2, §1.5.5): maps and lists as DuckDB JSON values -------------------
+    Function("jsonParse", 1, 1, "json", "TRY_CAST({0:s} AS JSON)"),
+    Function("jsonStringify", 1, 1, "str", None),
     # -- IP addresses (Python's ipaddress, registered as DuckDB UDFs) -----------------------
     Function("isValidIp", 1, 1, "bool", "__cwli_ip_valid({0:s}, 0)", udf=True),
     Function("isValidIpV4", 1, 1, "bool", "__cwli_ip_valid({0:s}, 4)", udf=True),
@@ -137,7 +141,7 @@ for _fn in [
 UNSUPPORTED_FUNCTIONS = {
     name.lower()
     for name in (
-        "jsonParse", "jsonStringify", "jsonArraySize", "jsonArrayContains", "parseDate",
+        "jsonArraySize", "jsonArrayContains", "parseDate",
         "formatDate", "strftime", "haversine", "case", "messageSize", "queryStartTime",
         "queryEndTime", "queryTimeRange", "urlencode", "urldecode", "base64encode",
         "base64decode", "split", "hexToAscii", "hexToDec", "decToHex", "ipv4ToNumber",

@@ -23,6 +23,15 @@ from incident_lib.insights.tokens import error
 from incident_lib.timeutil import ensure_utc
 
 DEFAULT_LIMIT = 10_000
+_PATTERN_UDF = "__cwli_pattern"
+_EXACT_DOUBLE = 2**53  # every integer below it is a double
+# A pattern's @severityLabel: the first level word of its most frequent text.
+_SEVERITY = (
+    "CASE upper(regexp_extract(__text, '(?i)\\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|"
+    "CRITICAL)\\b', 1)) WHEN 'TRACE' THEN 'Trace' WHEN 'DEBUG' THEN 'Debug' WHEN 'INFO' "
+    "THEN 'Info' WHEN 'WARN' THEN 'Warning' WHEN 'WARNING' THEN 'Warning' WHEN 'ERROR' THEN "
+    "'Error' WHEN 'FATAL' THEN 'Fatal' WHEN 'CRITICAL' THEN 'Fatal' END"
+)
 _SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _NUMERIC = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _RELATION = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
@@ -85,6 +94,7 @@ class Generator:
         end: pd.Timestamp | None = None,
         log_groups: Sequence[str] | None = None,
         account_id: str = "123456789012",
+        region: str | None = None,
         limit: int | None = None,
     ) -> None:
         if not _RELATION.match(relation):
@@ -96,6 +106,7 @@ class Generator:
         self.end = ensure_utc(end, name="end") if end is not None else None
         self.log_groups = list(log_groups) if log_groups is not None else None
         self.account_id = account_id
+        self.region = region
         self.limit = limit
         self.ctes: list[tuple[str, str]] = []
         self.prev = "_base"
@@ -111,6 +122,13 @@ class Generator:
         self.uses_udfs = False
         self.presence: dict[str, str] = {}  # field -> boolean column telling it is present
         self.replaced: set[str] = set()  # base fields a later stage redefined
+        self.implicit_order: list[str] | None = None  # an aggregate's own default order
+        self.tiebreak: list[str] = []  # after @timestamp, @ptr: the order unnest made
+        self.bin_group: tuple[str, n.Duration] | None = None  # stats ... by bin(): for fillmissing
+        self.source: n.Source | None = None
+        self.diff: n.Diff | None = None
+        self.uses_patterns = False  # needs the pattern UDF on the connection
+        self.aggregate_stage = ""
 
     # -- errors ------------------------------------------------------------------------------
     def fail(self, message: str, node: n.Node) -> QueryError:
@@ -134,6 +152,7 @@ class Generator:
             for c in commands[dedup_at + 1 :]:
                 if not isinstance(c, n.Limit):
                     raise self.fail("only limit may follow dedup", c)
+        self.check_diff(commands)
         for index, command in enumerate(commands, start=1):
             handler = getattr(self, f"stage_{command.keyword}")
             handler(command, index)
@@ -141,6 +160,25 @@ class Generator:
         base = self.base_ctes()
         body = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in [*base, *self.ctes])
         return f"WITH {body}\n{final}"
+
+    def check_diff(self, commands: Sequence[n.Command]) -> None:
+        """``diff`` clusters the events of two periods: only event stages may precede it."""
+        diffs = [c for c in commands if isinstance(c, n.Diff)]
+        if not diffs:
+            return
+        if len(diffs) > 1:
+            raise self.fail("a query can have only one diff", diffs[1])
+        self.diff = diffs[0]
+        if self.start is None or self.end is None:
+            raise self.fail("diff needs the query window (start and end)", self.diff)
+        event_stages = (n.Source, n.Fields, n.Display, n.Filter, n.Parse, n.Unnest)
+        for c in commands[: commands.index(self.diff)]:
+            if not isinstance(c, event_stages):
+                raise self.fail(
+                    f"{c.keyword} cannot come before diff: diff compares the events of two "
+                    "periods (put sort, limit and filters on its output after it)",
+                    c,
+                )
 
     def add_cte(self, label: str, index: int, sql: str) -> None:
         name = f"s{index}_{label}" if index else label
@@ -150,22 +188,25 @@ class Generator:
         self.prev = name
 
     def base_ctes(self) -> list[tuple[str, str]]:
-        account = literal(self.account_id)
+        names = {
+            "account": literal(self.account_id),
+            "region": literal(self.region) if self.region else "NULL",
+        }
         cols = ", ".join(
-            f"{sql.format(account=account)} AS {quote(name)}"
-            for name, (sql, _) in F.SYSTEM_FIELDS.items()
+            f"{sql.format(**names)} AS {quote(name)}" for name, (sql, _) in F.SYSTEM_FIELDS.items()
         )
-        where: list[str] = []
-        if self.start is not None:
-            where.append(f"timestamp >= {ts_literal(self.start)}")
-        if self.end is not None:
-            where.append(f"timestamp <= {ts_literal(self.end)}")
-        if self.log_groups is not None:
-            groups = ", ".join(literal(g) for g in self.log_groups) or "NULL"
-            where.append(f"log_group IN ({groups})")
-        src = f"SELECT {cols} FROM {self.relation}"
-        if where:
-            src += " WHERE " + " AND ".join(where)
+        where = self.group_conditions(names)
+        if self.diff is not None:
+            src = self.diff_source(cols, where)
+        else:
+            window: list[str] = []
+            if self.start is not None:
+                window.append(f"timestamp >= {ts_literal(self.start)}")
+            if self.end is not None:
+                window.append(f"timestamp <= {ts_literal(self.end)}")
+            src = f"SELECT {cols} FROM {self.relation}"
+            if window or where:
+                src += " WHERE " + " AND ".join([*window, *where])
         out = [("_src", src)]
         derived: list[str] = []
         json_names = [name for name in self.discovered if name not in F.LAMBDA_FIELDS]
@@ -195,6 +236,63 @@ class Generator:
             out.append(("_base", f"SELECT * FROM {source}"))
         return out
 
+    def group_conditions(self, names: dict[str, str]) -> list[str]:
+        """The log groups to read: the ``log_groups`` argument (names or ARNs) and SOURCE."""
+        where: list[str] = []
+        if self.log_groups is not None:
+            wanted: list[str] = []
+            for group in self.log_groups:
+                wanted.append(group)
+                if group.startswith("arn:"):  # logGroupIdentifiers may be ARNs
+                    wanted.append(group.split(":")[6] if group.count(":") >= 6 else group)
+                    wanted.append(group.removesuffix(":*"))
+            groups = ", ".join(literal(g) for g in dict.fromkeys(wanted)) or "NULL"
+            where.append(f"log_group IN ({groups})")
+        if self.source is not None:
+            name = f"({F.GROUP_NAME})"
+            if self.source.names:
+                where.append(f"{name} IN ({', '.join(literal(x) for x in self.source.names)})")
+            if self.source.name_prefixes:
+                tests = [f"starts_with({name}, {literal(x)})" for x in self.source.name_prefixes]
+                where.append("(" + " OR ".join(tests) + ")")
+            if self.source.accounts:
+                account = f"({F.GROUP_ACCOUNT.format(**names)})"
+                where.append(
+                    f"{account} IN ({', '.join(literal(x) for x in self.source.accounts)})"
+                )
+        return where
+
+    def diff_periods(self) -> tuple[tuple[pd.Timestamp, pd.Timestamp, bool], ...]:
+        """(start, end, end inclusive) of the query window and of the period diff compares it
+        with: the one just before (same length, ending where the window starts), or the same
+        window a day, a week or a calendar month earlier."""
+        assert self.diff is not None and self.start is not None and self.end is not None
+        if self.diff.period == "previous":
+            before = (self.start - (self.end - self.start), self.start, False)
+        else:
+            shift = {
+                "previousDay": pd.Timedelta(days=1),
+                "previousWeek": pd.Timedelta(days=7),
+                "previousMonth": pd.DateOffset(months=1),
+            }[self.diff.period]
+            before = (self.start - shift, self.end - shift, True)
+        return (self.start, self.end, True), before
+
+    def diff_source(self, cols: str, where: list[str]) -> str:
+        """Both periods' events, each tagged with ``__period`` (0 the window, 1 the one before);
+        a UNION ALL, so an event in both (a window longer than the shift) counts in both."""
+        parts = []
+        for number, (lo, hi, inclusive) in enumerate(self.diff_periods()):
+            window = [
+                f"timestamp >= {ts_literal(lo)}",
+                f"timestamp {'<=' if inclusive else '<'} {ts_literal(hi)}",
+            ]
+            parts.append(
+                f"SELECT {cols}, {number} AS __period FROM {self.relation} "
+                f"WHERE {' AND '.join([*window, *where])}"
+            )
+        return "\n  UNION ALL ".join(parts)
+
     # -- stages ------------------------------------------------------------------------------
     def select_adding(self, new: list[tuple[str, C]]) -> str:
         """``SELECT *`` from the previous stage, adding or replacing ``new`` columns."""
@@ -212,26 +310,72 @@ class Generator:
         ctx = Ctx()
         new: list[tuple[str, C]] = []
         for p in cmd.projections:
-            if isinstance(p.expr, n.Field) and not p.aliased:
-                self.resolve(p.expr.name, p.expr, ctx)
-            else:
-                compiled = self.compile(p.expr, ctx)
-                ctx.local[p.name] = compiled
-                new = [(name, c) for name, c in new if name != p.name]
-                new.append((p.name, compiled))
+            self.project(p, ctx, new)
             if p.name not in self.shown:
                 self.shown.append(p.name)
         sql = self.select_adding(new) if new else f"SELECT * FROM {self.prev}"
         self.add_cte("fields", index, sql)
 
+    def project(self, p: n.Projection, ctx: Ctx, new: list[tuple[str, C]]) -> None:
+        """Compile one fields/display projection; computed ones go into ``new``."""
+        if isinstance(p.expr, n.Field) and not p.aliased:
+            c = self.resolve(p.expr.name, p.expr, ctx)
+            if c.sql == quote(p.name):
+                return  # a column already (or a discovered field the base derives)
+        else:
+            c = self.compile(p.expr, ctx)
+        ctx.local[p.name] = c
+        new[:] = [(name, x) for name, x in new if name != p.name]
+        new.append((p.name, c))
+
     def stage_display(self, cmd: n.Display, index: int) -> None:
+        # Like fields (expressions and aliases allowed), but the output is exactly these
+        # columns, and only the last display counts (facts §1.3).
+        ctx = Ctx()
         names: list[str] = []
-        for f in cmd.fields:
-            self.resolve(f.name, f, Ctx())
-            if f.name not in names:
-                names.append(f.name)
+        new: list[tuple[str, C]] = []
+        for p in cmd.projections:
+            self.project(p, ctx, new)
+            if p.name not in names:
+                names.append(p.name)
         self.display = names
-        self.add_cte("display", index, f"SELECT * FROM {self.prev}")
+        sql = self.select_adding(new) if new else f"SELECT * FROM {self.prev}"
+        self.add_cte("display", index, sql)
+
+    def stage_source(self, cmd: n.Source, index: int) -> None:
+        # Applied in the source scan (base_ctes), with the window: no stage of its own.
+        self.source = cmd
+
+    def stage_unnest(self, cmd: n.Unnest, index: int) -> None:
+        operand = self.compile(cmd.operand, Ctx())
+        if operand.kind == "json":
+            # "The input for unnest is LIST, which comes from the jsonParse function... Any
+            # other types, such as MAP, String and numbers, are treated as a list with one item."
+            items = (
+                f"(CASE WHEN json_type({operand.sql}) = 'ARRAY' THEN CAST({operand.sql} AS JSON[])"
+                f" ELSE [{operand.sql}] END)"
+            )
+        else:
+            items = f"[{operand.sql}]"
+        order = f"__unnest{index}_ord"
+        replaced = [cmd.name] if cmd.name in self.columns else []
+        exclude = f" EXCLUDE ({quote(cmd.name)})" if replaced else ""
+        # A missing field is an empty list: the event gives no rows.
+        self.add_cte(
+            "unnest",
+            index,
+            f"SELECT *{exclude}, unnest({items}) AS {quote(cmd.name)}, "
+            f"unnest(range(1, len({items}) + 1)) AS {order} "
+            f"FROM {self.prev} WHERE ({operand.sql}) IS NOT NULL",
+        )
+        self.columns.pop(cmd.name, None)
+        self.columns[cmd.name] = operand.kind
+        self.presence.pop(cmd.name, None)
+        self.replaced.add(cmd.name)
+        if self.event_level:
+            self.tiebreak.append(f"{order} ASC")
+        elif self.order is None:
+            self.order = [*self.current_order(), f"{order} ASC"]
 
     def stage_filter(self, cmd: n.Filter, index: int) -> None:
         cond = self.as_bool(self.compile(cmd.condition, Ctx()))
@@ -249,13 +393,30 @@ class Generator:
             index,
             f"SELECT *, regexp_matches({source}, {pattern}) AS {flag} FROM {self.prev}",
         )
-        new = [
-            (
-                name,
-                C(f"CASE WHEN {flag} THEN regexp_extract({source}, {pattern}, {group}) END", "any"),
+        highest = max(group for _, group in cmd.groups)
+        if highest <= 9:
+            new = [
+                (
+                    name,
+                    C(
+                        f"CASE WHEN {flag} THEN regexp_extract({source}, {pattern}, {group}) END",
+                        "any",
+                    ),
+                )
+                for name, group in cmd.groups
+            ]
+        else:
+            # DuckDB's regexp_extract takes a group number of 0-9 only; past that (VPC flow
+            # logs need 14 captures) one extraction into a struct names every group.
+            struct = f"__parse{index}_groups"
+            names = ", ".join(f"'g{k}'" for k in range(1, highest + 1))
+            self.add_cte(
+                "parse_groups",
+                index,
+                f"SELECT *, CASE WHEN {flag} THEN regexp_extract({source}, {pattern}, "
+                f"[{names}]) END AS {struct} FROM {self.prev}",
             )
-            for name, group in cmd.groups
-        ]
+            new = [(name, C(f"{struct}.g{group}", "any")) for name, group in cmd.groups]
         self.add_cte("parse", index, self.select_adding(new))
         for name, _ in cmd.groups:
             # ispresent(<parsed field>) is the match flag: no second extraction in a filter.
@@ -264,9 +425,16 @@ class Generator:
     def stage_stats(self, cmd: n.Stats, index: int) -> None:
         self.stats_seen += 1
         groups: list[tuple[str, C]] = []
+        bin_group: tuple[str, n.Duration] | None = None
         for p in cmd.groups:
             c = self.compile(p.expr, Ctx())
+            if c.kind == "json":
+                c = C(self.as_str(c), "any")
             groups.append((p.name, c))
+            if isinstance(p.expr, n.Func) and p.expr.name == "bin" and bin_group is None:
+                period = p.expr.args[0]
+                assert isinstance(period, n.Duration)
+                bin_group = (p.name, period)
         ctx = Ctx(aggregates=True)
         aggs: list[tuple[str, C]] = []
         for p in cmd.aggregations:
@@ -289,11 +457,161 @@ class Generator:
         self.columns = {name: c.kind for name, c in outputs.items()}
         self.presence = {}
         self.replaced |= set(outputs)
-        self.group_columns = [name for name, _ in groups]
+        self.after_aggregate("stats", list(outputs), [name for name, _ in groups])
+        self.bin_group = bin_group
+
+    def after_aggregate(
+        self, keyword: str, shown: list[str], groups: list[str], order: list[str] | None = None
+    ) -> None:
+        """State after a stage that turns events into summary rows (stats, pattern, diff)."""
+        self.aggregate_stage = keyword
+        self.group_columns = groups
         self.event_level = False
         self.order = None
-        self.shown = list(outputs)
+        self.implicit_order = order
+        self.tiebreak = []
+        self.shown = shown
         self.display = None
+        self.bin_group = None
+
+    def pattern_texts(self, source: C, index: int, by_period: bool) -> str:
+        """CTE of the distinct texts to cluster with their counts and level word: the pattern
+        function (Python) then runs once per distinct text, not once per event."""
+        text = self.as_str(source)
+        period = ", __period" if by_period else ""
+        name = f"s{index}_pattern_texts"
+        self.ctes.append(
+            (
+                name,
+                f"SELECT __text{period}, count(*) AS __n, {_SEVERITY} AS __severity FROM "
+                f"(SELECT {text} AS __text{period} FROM {self.prev}) WHERE __text IS NOT NULL "
+                f"GROUP BY __text{period}",
+            )
+        )
+        self.uses_patterns = True
+        return name
+
+    def stage_pattern(self, cmd: n.Pattern, index: int) -> None:
+        # @pattern, @ratio, @sampleCount and @severityLabel as the pattern page documents them;
+        # the templates are incident_lib.analysis.signatures.signature() (docs/logs-insights.md).
+        source = self.compile(cmd.source, Ctx())
+        texts = self.pattern_texts(source, index, by_period=False)
+        self.add_cte(
+            "pattern",
+            index,
+            f'SELECT {_PATTERN_UDF}(__text) AS "@pattern", sum(__n) / '
+            f'(SELECT sum(__n) FROM {texts}) AS "@ratio", CAST(sum(__n) AS BIGINT) AS '
+            f'"@sampleCount", arg_max(__severity, __n) AS "@severityLabel" FROM {texts} '
+            "GROUP BY 1",
+        )
+        self.set_columns(
+            {"@pattern": "str", "@ratio": "num", "@sampleCount": "num", "@severityLabel": "str"}
+        )
+        self.after_aggregate(
+            "pattern",
+            list(self.columns),
+            [],
+            ['"@sampleCount" DESC', '"@pattern" ASC'],
+        )
+
+    def stage_diff(self, cmd: n.Diff, index: int) -> None:
+        # Patterns of @message in the window against the period before it (base_ctes reads
+        # both, tagged __period). Field names are this engine's (docs/logs-insights.md).
+        texts = self.pattern_texts(C(quote("@message"), "str"), index, by_period=True)
+        self.add_cte(
+            "diff",
+            index,
+            f'SELECT {_PATTERN_UDF}(__text) AS "@pattern", '
+            'arg_max(__severity, __n) AS "@severityLabel", '
+            'CAST(coalesce(sum(__n) FILTER (WHERE __period = 0), 0) AS BIGINT) AS "@sampleCount", '
+            "CAST(coalesce(sum(__n) FILTER (WHERE __period = 1), 0) AS BIGINT) "
+            'AS "@previousSampleCount" '
+            f"FROM {texts} GROUP BY 1",
+        )
+        self.add_cte(
+            "diff_change",
+            index,
+            'SELECT *, "@sampleCount" - "@previousSampleCount" AS "@change" FROM ' + self.prev,
+        )
+        self.set_columns(
+            {
+                "@pattern": "str",
+                "@severityLabel": "str",
+                "@sampleCount": "num",
+                "@previousSampleCount": "num",
+                "@change": "num",
+            }
+        )
+        self.after_aggregate(
+            "diff",
+            list(self.columns),
+            [],
+            ['"@change" DESC', '"@sampleCount" DESC', '"@pattern" ASC'],
+        )
+
+    def stage_fillmissing(self, cmd: n.FillMissing, index: int) -> None:
+        previous = self.query.commands[index - 2] if index >= 2 else None
+        if not isinstance(previous, n.Stats) or self.bin_group is None:
+            raise self.fail("fillmissing must follow stats ... by bin(period)", cmd)
+        bin_name, period = self.bin_group
+        fills: dict[str, C] = {}
+        for value, field in cmd.fills:
+            if field.name not in self.columns:
+                raise self.fail(
+                    f"{field.name!r} is not an output of the stats before fillmissing "
+                    f"({', '.join(self.columns)})",
+                    field,
+                )
+            if field.name in self.group_columns:
+                raise self.fail(
+                    f"{field.name!r} is a group of the stats: it is never missing", field
+                )
+            fills[field.name] = self.compile(value, Ctx())
+        step = period_interval(period)
+        if self.start is not None and self.end is not None:
+            lo = floor_ts(ts_literal(self.start), period)
+            hi = floor_ts(ts_literal(self.end), period)
+        else:
+            lo = f"(SELECT min({quote(bin_name)}) FROM {self.prev})"
+            hi = f"(SELECT max({quote(bin_name)}) FROM {self.prev})"
+        keys = [g for g in self.group_columns if g != bin_name]
+        key_source = (
+            f"(SELECT DISTINCT {', '.join(quote(k) for k in keys)} FROM {self.prev})"
+            if keys
+            else "(SELECT 1 AS __one)"
+        )
+        on = [f"p.{quote(bin_name)} = g.__bin"]
+        on += [f"p.{quote(k)} IS NOT DISTINCT FROM k.{quote(k)}" for k in keys]
+        select: list[str] = []
+        for name, kind in self.columns.items():
+            if name == bin_name:
+                select.append(f"g.__bin AS {quote(name)}")
+            elif name in keys:
+                select.append(f"k.{quote(name)} AS {quote(name)}")
+            elif name in fills:
+                fill = fills[name]
+                value = fill.sql if kind != "num" else self.as_num(fill)
+                if kind in ("str", "any") and fill.kind == "num":
+                    value = self.as_str(fill)
+                select.append(
+                    f"CASE WHEN p.{quote(bin_name)} IS NULL THEN {value} "
+                    f"ELSE p.{quote(name)} END AS {quote(name)}"
+                )
+            else:
+                select.append(f"p.{quote(name)} AS {quote(name)}")
+        self.add_cte(
+            "fillmissing",
+            index,
+            f"SELECT {', '.join(select)} FROM (SELECT unnest(generate_series({lo}, {hi}, {step})) "
+            f"AS __bin) g CROSS JOIN {key_source} k LEFT JOIN {self.prev} p ON " + " AND ".join(on),
+        )
+        self.bin_group = None
+
+    def set_columns(self, columns: dict[str, str]) -> None:
+        """The columns after an aggregate stage replace every earlier one."""
+        self.columns = dict(columns)
+        self.presence = {}
+        self.replaced |= set(columns)
 
     def stage_sort(self, cmd: n.Sort, index: int) -> None:
         items: list[str] = []
@@ -330,10 +648,21 @@ class Generator:
             names = ["@timestamp", "@message"]
         if self.event_level and "@ptr" not in names:
             names.append("@ptr")
+        items: list[str] = []
         for name in names:
-            if name not in self.columns:
-                self.resolve(name, n.Query((), start=0, end=0), Ctx())
-        sql = f"SELECT {', '.join(quote(x) for x in names)} FROM {self.prev}"
+            if name in self.columns:
+                c = C(quote(name), self.columns[name])
+            else:
+                c = self.resolve(name, n.Query((), start=0, end=0), Ctx())
+            if c.kind == "json":
+                # Maps and lists shown as their JSON text, scalars as their value.
+                c = C(
+                    f"CASE WHEN json_type({c.sql}) IN ('OBJECT', 'ARRAY') THEN "
+                    f"CAST({c.sql} AS VARCHAR) ELSE json_extract_string({c.sql}, '$') END",
+                    "str",
+                )
+            items.append(c.sql if c.sql == quote(name) else f"{c.sql} AS {quote(name)}")
+        sql = f"SELECT {', '.join(items)} FROM {self.prev}"
         order = self.current_order()
         if order:
             sql += f" ORDER BY {', '.join(order)}"
@@ -349,7 +678,9 @@ class Generator:
         if self.order is not None:
             return self.order
         if self.event_level:
-            return ['"@timestamp" DESC NULLS LAST', '"@ptr" DESC NULLS LAST']
+            return ['"@timestamp" DESC NULLS LAST', '"@ptr" DESC NULLS LAST', *self.tiebreak]
+        if self.implicit_order is not None:
+            return self.implicit_order
         items: list[str] = []
         for name in self.group_columns:
             items.extend(self.order_items(C(quote(name), self.columns[name]), False))
@@ -357,6 +688,8 @@ class Generator:
 
     def order_items(self, c: C, descending: bool) -> list[str]:
         direction = "DESC" if descending else "ASC"
+        if c.kind == "json":
+            c = self.json_scalar(c)
         if c.kind in ("any", "str") and not c.literal:
             # AWS sort: all non-number values before all number values when ascending,
             # numbers compared as numbers; missing values last.
@@ -377,10 +710,13 @@ class Generator:
             return ctx.local[name]
         if name in self.columns:
             return C(quote(name), self.columns[name])
+        path = self.json_path(name, ctx)
+        if path is not None:
+            return path
         if not self.event_level:
             raise self.fail(
-                f"field {name!r} is not defined here: after stats only its output fields "
-                f"exist ({', '.join(self.columns)})",
+                f"field {name!r} is not defined here: after {self.aggregate_stage} only its "
+                f"output fields exist ({', '.join(self.columns)})",
                 node,
             )
         kind = F.LAMBDA_FIELDS[name][1] if name in F.LAMBDA_FIELDS else "any"
@@ -388,9 +724,34 @@ class Generator:
         self.columns[name] = kind
         return C(quote(name), kind)
 
+    def json_path(self, name: str, ctx: Ctx) -> C | None:
+        """``j.a.b`` where ``j`` is a jsonParse value (a column or an alias of this stage): the
+        member ``a.b`` of it. Dot notation on a map, as AWS documents it (facts §1.5.2)."""
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            head = ".".join(parts[:cut])
+            base = ctx.local.get(head)
+            if base is None and head in self.columns:
+                base = C(quote(head), self.columns[head])
+            if base is not None and base.kind == "json":
+                return C(json_member(base.sql, parts[cut:]), "json")
+        return None
+
     # -- coercions ---------------------------------------------------------------------------
     @staticmethod
-    def as_num(c: C) -> str:
+    def json_scalar(c: C) -> C:
+        """A jsonParse value as text: "Maps and lists are treated as null for string, number,
+        and datetime functions" (facts §1.5.2)."""
+        return C(
+            f"(CASE WHEN json_type({c.sql}) IN ('OBJECT', 'ARRAY') THEN NULL "
+            f"ELSE json_extract_string({c.sql}, '$') END)",
+            "any",
+        )
+
+    @classmethod
+    def as_num(cls, c: C) -> str:
+        if c.kind == "json":
+            c = cls.json_scalar(c)
         if c.kind == "num":
             return c.sql
         if c.kind == "bool":
@@ -399,8 +760,10 @@ class Generator:
             return f"epoch_ms({c.sql})"
         return f"TRY_CAST({c.sql} AS DOUBLE)"
 
-    @staticmethod
-    def as_str(c: C) -> str:
+    @classmethod
+    def as_str(cls, c: C) -> str:
+        if c.kind == "json":
+            c = cls.json_scalar(c)
         if c.kind in ("str", "any"):
             return c.sql
         if c.kind == "ts":
@@ -409,8 +772,10 @@ class Generator:
             return f"CAST(CAST({c.sql} AS INTEGER) AS VARCHAR)"
         return f"CAST({c.sql} AS VARCHAR)"
 
-    @staticmethod
-    def as_bool(c: C) -> str:
+    @classmethod
+    def as_bool(cls, c: C) -> str:
+        if c.kind == "json":
+            c = cls.json_scalar(c)
         if c.kind == "bool":
             return c.sql
         if c.kind == "num":
@@ -426,6 +791,8 @@ class Generator:
             return f"make_timestamptz(CAST(({c.sql}) * 1000 AS BIGINT))"
         if c.kind in ("str", "any"):
             return f"TRY_CAST({c.sql} AS TIMESTAMPTZ)"
+        if c.kind == "json":
+            return f"TRY_CAST({self.as_str(c)} AS TIMESTAMPTZ)"
         raise self.fail("expected a timestamp", node)
 
     # -- expressions -------------------------------------------------------------------------
@@ -441,6 +808,16 @@ class Generator:
             kind = "any" if _NUMERIC.match(node.value) else "str"
             return C(literal(node.value), kind, literal=True)
         return C(repr(node.value), "num", literal=True)
+
+    def x_access(self, node: n.Access, ctx: Ctx) -> C:
+        base = self.compile(node.operand, ctx)
+        if base.kind != "json":
+            raise self.fail(
+                "only a jsonParse map or list has members and elements "
+                "(fields jsonParse(x) as j | ... j.a[0])",
+                node.operand,
+            )
+        return C(json_member(base.sql, [node.key]), "json")
 
     def x_regex(self, node: n.Regex, ctx: Ctx) -> C:
         raise self.fail("a /regex/ is only allowed after like, =~ or in parse", node)
@@ -474,6 +851,11 @@ class Generator:
 
     def comparison(self, op: str, a: C, b: C) -> str:
         sql_op = _SQL_OPS[op]
+        if a.kind == "json" or b.kind == "json":
+            # A map or a list compares false with anything (its scalar text is null: the
+            # row drops like any null comparison); JSON scalars compare by their value.
+            a = self.json_scalar(a) if a.kind == "json" else a
+            b = self.json_scalar(b) if b.kind == "json" else b
         lambda_type = self.lambda_type_test(op, a, b)
         if lambda_type is not None:
             return lambda_type
@@ -493,9 +875,18 @@ class Generator:
             return f"({a.sql} {sql_op} {b.sql})"
         # Numeric when both sides read as numbers, else compare the text.
         na, nb = self.as_num(a), self.as_num(b)
+        sa, sb = self.as_str(a), self.as_str(b)
+        numeric = f"{na} {sql_op} {nb}"
+        if op in ("=", "!="):
+            # Past 2**53 doubles merge neighbouring integers (two Kinesis sequence numbers read
+            # as one double): equality there compares the text.
+            numeric = (
+                f"CASE WHEN abs({na}) < {_EXACT_DOUBLE} AND abs({nb}) < {_EXACT_DOUBLE} "
+                f"THEN {na} {sql_op} {nb} ELSE {sa} {sql_op} {sb} END"
+            )
         return (
-            f"(CASE WHEN {na} IS NOT NULL AND {nb} IS NOT NULL THEN {na} {sql_op} {nb}"
-            f" ELSE {self.as_str(a)} {sql_op} {self.as_str(b)} END)"
+            f"(CASE WHEN {na} IS NOT NULL AND {nb} IS NOT NULL THEN {numeric}"
+            f" ELSE {sa} {sql_op} {sb} END)"
         )
 
     def lambda_type_test(self, op: str, a: C, b: C) -> str | None:
@@ -634,6 +1025,12 @@ class Generator:
     def f_max(self, node: n.Func, ctx: Ctx) -> C:
         return self._minmax(node, ctx, "max")
 
+    def f_jsonstringify(self, node: n.Func, ctx: Ctx) -> C:
+        arg = self.compile(node.args[0], ctx)
+        if arg.kind == "json":
+            return C(f"CAST({arg.sql} AS VARCHAR)", "str")
+        return C(self.as_str(arg), "str")
+
     def _timestamp(self, node: n.Func) -> str:
         if "@timestamp" not in self.columns:
             raise self.fail(
@@ -671,6 +1068,16 @@ class Generator:
         return C(floor_ts(ts, self._period(node, node.args[1]), ceil=True), "ts")
 
 
+def period_interval(period: n.Duration) -> str:
+    """The SQL INTERVAL of a bin() period, with the AWS caps (as :func:`floor_ts`)."""
+    amount = period.amount
+    if period.unit in _CAPS:
+        amount = min(amount, _CAPS[period.unit])
+    if period.unit in _MONTHS:
+        return f"INTERVAL '{int(amount * _MONTHS[period.unit])} months'"
+    return f"INTERVAL '{max(1, int(amount * _MICROS[period.unit]))} microseconds'"
+
+
 def floor_ts(ts: str, period: n.Duration, *, ceil: bool = False) -> str:
     """SQL rounding ``ts`` down (or up) to a multiple of ``period`` since the Unix epoch."""
     amount = period.amount
@@ -689,3 +1096,11 @@ def floor_ts(ts: str, period: n.Duration, *, ceil: bool = False) -> str:
     if ceil:
         return f"make_timestamptz(((epoch_us({ts}) + {micros - 1}) // {micros}) * {micros})"
     return f"make_timestamptz((epoch_us({ts}) // {micros}) * {micros})"
+
+
+def json_member(sql: str, path: Sequence[str | int]) -> str:
+    """SQL for a member (``str``) or element (``int``, 0-based) path of a JSON value."""
+    pointer = F.json_pointer(".".join(str(p) for p in path)) if path else ""
+    if any(isinstance(p, str) and "." in p for p in path):  # a member name with dots
+        pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return f"json_extract({sql}, {literal(pointer)})"

@@ -138,6 +138,17 @@ class Func(Expr):
 
 
 @dataclass(frozen=True)
+class Access(Expr):
+    """A member or element of a ``jsonParse`` map or list: ``j.users[1].action`` is
+    ``Access(Access(Field("j.users"), 1), "action")`` (the dotted head stays one field name,
+    split by the generator against the columns it knows)."""
+
+    children: ClassVar[tuple[str, ...]] = ("operand",)
+    operand: Expr
+    key: str | int
+
+
+@dataclass(frozen=True)
 class Projection(Node):
     """An expression with its output name: the alias, or the expression's literal text."""
 
@@ -164,9 +175,11 @@ class Fields(Command):
 
 @dataclass(frozen=True)
 class Display(Command):
+    """``display a, b = 1 as c``: the output columns (the last display wins)."""
+
     keyword: ClassVar[str] = "display"
-    children: ClassVar[tuple[str, ...]] = ("fields",)
-    fields: tuple[Field, ...]
+    children: ClassVar[tuple[str, ...]] = ("projections",)
+    projections: tuple[Projection, ...]
 
 
 @dataclass(frozen=True)
@@ -225,6 +238,53 @@ class Dedup(Command):
     keyword: ClassVar[str] = "dedup"
     children: ClassVar[tuple[str, ...]] = ("fields",)
     fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
+class Source(Command):
+    """``SOURCE logGroups(namePrefix: [...], names: [...], accountIdentifiers: [...],
+    class: [...])``: which log groups the query reads (first command only)."""
+
+    keyword: ClassVar[str] = "source"
+    name_prefixes: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pattern(Command):
+    """``pattern [expr]``: events clustered into templates (``@pattern``, ``@sampleCount``...)."""
+
+    keyword: ClassVar[str] = "pattern"
+    children: ClassVar[tuple[str, ...]] = ("source",)
+    source: Expr
+
+
+@dataclass(frozen=True)
+class Diff(Command):
+    """``diff [previousDay|previousWeek|previousMonth]``: patterns against an earlier period."""
+
+    keyword: ClassVar[str] = "diff"
+    period: str  # "previous" | "previousDay" | "previousWeek" | "previousMonth"
+
+
+@dataclass(frozen=True)
+class Unnest(Command):
+    """``unnest expr into name``: one row per element of a list."""
+
+    keyword: ClassVar[str] = "unnest"
+    children: ClassVar[tuple[str, ...]] = ("operand",)
+    operand: Expr
+    name: str
+
+
+@dataclass(frozen=True)
+class FillMissing(Command):
+    """``fillmissing [with value for field, ...]``: rows for empty bins after stats by bin()."""
+
+    keyword: ClassVar[str] = "fillmissing"
+    children: ClassVar[tuple[str, ...]] = ("fills",)
+    fills: tuple[tuple[Literal, Field], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,24 @@ from incident_lib.insights.tokens import T, Token, error, tokenize
 UNSUPPORTED_COMMANDS = {
     name.lower()
     for name in (
-        "pattern", "anomaly", "diff", "unnest", "unmask", "source", "filterIndex", "lookup",
-        "join", "addtotals", "relevantfields", "expand", "autoregress", "logcompare",
-        "filldown", "fillmissing", "cidrlookup", "outlier", "accum", "appendcols",
-        "sessionize", "countFrequent", "json",
+        "anomaly", "unmask", "filterIndex", "lookup", "join", "addtotals", "relevantfields",
+        "expand", "autoregress", "logcompare", "filldown", "cidrlookup", "outlier", "accum",
+        "appendcols", "sessionize", "countFrequent", "json",
     )
 }  # fmt: skip
+
+# SOURCE logGroups(...) keys: AWS's documented ones, and ``names`` seen in public queries.
+_SOURCE_KEYS = {
+    "nameprefix": "namePrefix",
+    "names": "names",
+    "accountidentifiers": "accountIdentifiers",
+    "accountidentifier": "accountIdentifiers",
+    "class": "class",
+    "loggroupclass": "class",
+}
+MAX_NAME_PREFIXES = 5  # "You can include as many as five prefixes in the list."
+_DIFF_PERIODS = {"previousday": "previousDay", "previousweek": "previousWeek",
+                 "previousmonth": "previousMonth"}  # fmt: skip
 
 MAX_LIMIT = 100_000
 _COMPARISONS = {T.EQ: "=", T.NEQ: "!=", T.LT: "<", T.LTE: "<=", T.GT: ">", T.GTE: ">="}
@@ -120,8 +132,140 @@ class Parser:
         return n.Fields(self.projections(), start=kw.start, end=self.tokens[self.i - 1].end)
 
     def parse_display(self, kw: Token) -> n.Display:
-        names = self.field_list()
-        return n.Display(tuple(names), start=kw.start, end=self.tokens[self.i - 1].end)
+        return n.Display(self.projections(), start=kw.start, end=self.tokens[self.i - 1].end)
+
+    def parse_source(self, kw: Token) -> n.Source:
+        if self.tokens.index(kw) != 0:
+            raise self.fail("SOURCE must be the first command of the query", kw)
+        head = self.tok
+        if not self.is_word("loggroups"):
+            if self.is_word("loggrouptags", "datasource"):
+                raise self.fail(
+                    f"SOURCE {head.text}(...) is not supported by the local Logs Insights "
+                    "engine (the store keeps no tags or data sources); use logGroups(...)",
+                    cls=UnsupportedQueryError,
+                )
+            raise self.fail(f"expected logGroups(...) after SOURCE, found {self.describe(head)}")
+        self.advance()
+        self.expect(T.LPAREN, "'('")
+        values: dict[str, tuple[str, ...]] = {}
+        while self.tok.type is not T.RPAREN:
+            key = self.expect(T.IDENT, "namePrefix, names, accountIdentifiers or class")
+            canonical = _SOURCE_KEYS.get(key.text.lower())
+            if canonical is None:
+                raise self.fail(
+                    f"unknown SOURCE logGroups key {key.text!r}; keys: namePrefix, names, "
+                    "accountIdentifiers, class",
+                    key,
+                )
+            if canonical in values:
+                raise self.fail(f"{key.text} is given twice", key)
+            self.expect(T.COLON, "':'")
+            values[canonical] = self.string_list(key.text)
+            if self.tok.type is T.COMMA:
+                self.advance()
+            elif self.tok.type is not T.RPAREN:
+                raise self.fail(f"expected ',' or ')', found {self.describe(self.tok)}")
+        self.advance()
+        if self.is_word("start", "end"):
+            raise self.fail(
+                "SOURCE ... START=/END= is not supported by the local Logs Insights engine: "
+                "give the window with --start/--end",
+                cls=UnsupportedQueryError,
+            )
+        self.end_of_stage()
+        prefixes = values.get("namePrefix", ())
+        if len(prefixes) > MAX_NAME_PREFIXES:
+            raise error(
+                self.query,
+                f"SOURCE takes at most {MAX_NAME_PREFIXES} name prefixes, got {len(prefixes)}",
+                kw.start,
+                self.tokens[self.i - 1].end - kw.start,
+            )
+        for cls_name in values.get("class", ()):
+            if cls_name.upper() != "STANDARD":
+                raise error(
+                    self.query,
+                    f"log group class {cls_name!r} is not supported by the local Logs Insights "
+                    "engine: a store keeps no log class, its groups count as STANDARD",
+                    kw.start,
+                    self.tokens[self.i - 1].end - kw.start,
+                    cls=UnsupportedQueryError,
+                )
+        return n.Source(
+            name_prefixes=prefixes,
+            names=values.get("names", ()),
+            accounts=values.get("accountIdentifiers", ()),
+            start=kw.start,
+            end=self.tokens[self.i - 1].end,
+        )
+
+    def string_list(self, key: str) -> tuple[str, ...]:
+        """``['a', "b"]`` or a single ``"a"``: the strings of a SOURCE key."""
+        if self.tok.type is T.STRING:
+            return (str(self.advance().value),)
+        self.expect(T.LBRACKET, f"a [list] of strings after {key}:")
+        out: list[str] = []
+        while self.tok.type is not T.RBRACKET:
+            out.append(str(self.expect(T.STRING, "a quoted string").value))
+            if self.tok.type is T.COMMA:
+                self.advance()
+            elif self.tok.type is not T.RBRACKET:
+                raise self.fail(f"expected ',' or ']', found {self.describe(self.tok)}")
+        self.advance()
+        return tuple(out)
+
+    def parse_pattern(self, kw: Token) -> n.Pattern:
+        source: n.Expr = n.Field("@message", start=kw.start, end=kw.end)
+        if not self.at_stage_end():
+            source = self.expression()
+        self.end_of_stage()
+        return n.Pattern(source, start=kw.start, end=self.tokens[self.i - 1].end)
+
+    def parse_diff(self, kw: Token) -> n.Diff:
+        period = "previous"
+        if not self.at_stage_end():
+            tok = self.expect(T.IDENT, "previousDay, previousWeek or previousMonth")
+            period = _DIFF_PERIODS.get(tok.text.lower(), "")
+            if not period or tok.quoted:
+                raise self.fail(
+                    f"diff compares with previousDay, previousWeek or previousMonth (or, with "
+                    f"nothing, the period just before), not {tok.text!r}",
+                    tok,
+                )
+        self.end_of_stage()
+        return n.Diff(period, start=kw.start, end=self.tokens[self.i - 1].end)
+
+    def parse_unnest(self, kw: Token) -> n.Unnest:
+        if self.at_stage_end():
+            raise self.fail("unnest needs a field: unnest FIELD into NAME")
+        operand = self.additive()
+        self.expect_word("into")
+        name = self.expect(T.IDENT, "a name after 'into'")
+        self.end_of_stage()
+        return n.Unnest(operand, _name(name), start=kw.start, end=name.end)
+
+    def parse_fillmissing(self, kw: Token) -> n.FillMissing:
+        fills: list[tuple[n.Literal, n.Field]] = []
+        if self.is_word("with"):
+            self.advance()
+            while True:
+                value = self.unary()
+                if not isinstance(value, n.Literal):
+                    raise error(
+                        self.query,
+                        "fillmissing fills with a constant: a number or a quoted string",
+                        value.start,
+                        value.end - value.start,
+                    )
+                self.expect_word("for")
+                tok = self.expect(T.IDENT, "a field name")
+                fills.append((value, n.Field(_name(tok), start=tok.start, end=tok.end)))
+                if self.tok.type is not T.COMMA:
+                    break
+                self.advance()
+        self.end_of_stage()
+        return n.FillMissing(tuple(fills), start=kw.start, end=self.tokens[self.i - 1].end)
 
     def parse_filter(self, kw: Token) -> n.Filter:
         if self.at_stage_end():
@@ -393,9 +537,28 @@ class Parser:
         if tok.type is T.IDENT:
             self.advance()
             if self.tok.type is T.LPAREN and not tok.quoted:
-                return self.call(tok)
-            return n.Field(_name(tok), start=tok.start, end=tok.end)
+                return self.postfix(self.call(tok))
+            return self.postfix(n.Field(_name(tok), start=tok.start, end=tok.end))
         raise self.fail(f"expected an expression, found {self.describe(tok)}")
+
+    def postfix(self, expr: n.Expr) -> n.Expr:
+        """``[index]`` and ``.name`` right after a field or call: jsonParse maps and lists."""
+        while True:
+            prev_end = self.tokens[self.i - 1].end
+            if self.tok.type is T.LBRACKET and self.tok.start == prev_end:
+                self.advance()
+                index = self.expect(T.NUMBER, "a list index")
+                if not isinstance(index.value, int):
+                    raise self.fail("a list index is a whole number", index)
+                close = self.expect(T.RBRACKET, "']'")
+                expr = n.Access(expr, index.value, start=expr.start, end=close.end)
+            elif self.tok.type is T.DOT:
+                self.advance()
+                member = self.expect(T.IDENT, "a member name")
+                for part in str(member.value).split(".") if not member.quoted else [member.value]:
+                    expr = n.Access(expr, str(part), start=expr.start, end=member.end)
+            else:
+                return expr
 
     def call(self, name_tok: Token) -> n.Func:
         name = name_tok.text.lower()
@@ -445,6 +608,11 @@ COMMAND_PARSERS: dict[str, Callable[[Parser, Token], n.Command]] = {
     "sort": Parser.parse_sort,
     "limit": Parser.parse_limit,
     "dedup": Parser.parse_dedup,
+    "source": Parser.parse_source,
+    "pattern": Parser.parse_pattern,
+    "diff": Parser.parse_diff,
+    "unnest": Parser.parse_unnest,
+    "fillmissing": Parser.parse_fillmissing,
 }
 
 

@@ -42,7 +42,8 @@ class T(enum.Enum):
     GT = ">"
     GTE = ">="
     MATCH = "=~"
-    COLON = ":"  # only in SOURCE logGroups(namePrefix: [...]), which is reported unsupported
+    COLON = ":"  # only in SOURCE logGroups(namePrefix: [...])
+    DOT = "."  # only after "]": j.users[0].name
     EOF = "end of query"
 
 
@@ -127,6 +128,17 @@ def tokenize(query: str) -> list[Token]:
             continue
         if ch == "/":
             tokens.append(Token(T.SLASH, "/", "/", i, i + 1))
+            i += 1
+            continue
+        if (
+            ch == "."
+            and tokens
+            and tokens[-1].type is T.RBRACKET
+            and tokens[-1].end == i
+            and i + 1 < n
+            and (query[i + 1].isalpha() or query[i + 1] in "_@$`")
+        ):
+            tokens.append(Token(T.DOT, ".", ".", i, i + 1))
             i += 1
             continue
         if ch.isdigit() or (ch == "." and i + 1 < n and query[i + 1].isdigit()):

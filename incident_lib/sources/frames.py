@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -39,9 +41,19 @@ CHANGE_COLUMNS = [
 
 # Fields whose values are times: system fields and bin() groups.
 _TIME_FIELD = re.compile(r"^(@timestamp|@ingestionTime|bin\(.*\))$")
-_INT = re.compile(r"^[+-]?\d+$")
-_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _AWS_TS = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$")
+_EPOCH_MS = re.compile(r"^\d+$")
+# Numbers as a writer of numbers prints them: an optional minus, no leading zero before another
+# digit, digits on both sides of a decimal point. "007", "+5", ".5", "5." and "0x1f" stay text.
+_INT = r"(0|-?[1-9][0-9]*)"  # not "-0": int("-0") prints as "0"
+_NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+_INT64 = (-(2**63), 2**63 - 1)
+# Identifiers that may look numeric but are never numbers (a log stream named "2024", a
+# request id of digits): typed as text whatever they hold.
+TEXT_FIELDS = frozenset(
+    {"@ptr", "@message", "@logStream", "@log", "@requestId", "@xrayTraceId", "@xraySegmentId",
+     "@pattern", "@aws.account", "@aws.region", "@entity"}
+)  # fmt: skip
 
 
 def empty_metric_frame() -> pd.DataFrame:
@@ -75,12 +87,31 @@ def rows_to_frame(rows: Iterable[Sequence[Mapping[str, str]]]) -> pd.DataFrame:
 
 
 def type_insights(frame: pd.DataFrame) -> pd.DataFrame:
-    """Type a Logs Insights result: time fields and ``YYYY-MM-DD HH:MM:SS.mmm`` strings become
-    tz-aware UTC timestamps, all-integer columns ``Int64``, numeric columns ``float64``, the
-    rest strings. Columns already typed (the local engine's) are normalised the same way."""
+    """Type a Logs Insights result without losing anything it holds.
+
+    GetQueryResults returns every value as a string; the local engine returns what DuckDB
+    computed. The rules, the same on both paths (docs/logs-insights.md, "Result types"):
+
+    * time fields (``@timestamp``, ``@ingestionTime``, ``bin(...)``) and columns whose every
+      value reads ``YYYY-MM-DD HH:MM:SS[.fff]`` become tz-aware UTC timestamps (all-digit
+      values of a time field are epoch milliseconds, as ``@ingestionTime`` sometimes is);
+    * a text column becomes ``Int64`` only when every value is an integer written the usual
+      way (``0|-?[1-9][0-9]*``: no leading zero, no sign but minus) that fits in 64 bits,
+      so ``str(int(v)) == v`` for each;
+    * else ``float64`` only when every value is such a number (with a fraction or an
+      exponent) whose value a double holds exactly: ``Decimal(repr(float(v))) == Decimal(v)``
+      (``"15.0"`` and ``"1.28E8"`` are numbers; ``"0.1000000000000000055511151231257827"``
+      and a 20-digit integer are not);
+    * everything else stays text, the column whole: ``"012345678901"``, a Kinesis sequence
+      number longer than int64, a column mixing ``"12"`` and ``"n/a"``. Identifier fields
+      (:data:`TEXT_FIELDS`, e.g. ``@ptr``, ``@logStream``, ``@requestId``) always stay text.
+
+    Columns already typed (the local engine's numbers, booleans and times) keep their type,
+    normalised to ``Int64``/``float64``/``datetime64[us, UTC]``.
+    """
     out = {}
     for name in frame.columns:
-        out[name] = _type_column(name, frame[name])
+        out[name] = _type_column(str(name), frame[name])
     return pd.DataFrame(out, index=range(len(frame)))
 
 
@@ -97,18 +128,45 @@ def _type_column(name: str, col: pd.Series) -> pd.Series:
     values = col.dropna()
     if values.empty:
         return col.astype("str").where(col.notna(), None) if len(col) else col.astype("str")
-    text = values.astype(str)
-    if _TIME_FIELD.match(name) or text.map(lambda v: bool(_AWS_TS.match(v))).all():
-        if text.map(lambda v: bool(_INT.match(v))).all():
+    if col.dtype == object and values.map(type).ne(str).any():
+        # Objects that are not text (Decimal, nested lists from a JSON value): their text form.
+        col = col.map(lambda v: None if _missing(v) else str(v))
+        values = col.dropna()
+    text = values.astype("str")
+    if _TIME_FIELD.match(name) or text.str.fullmatch(_AWS_TS).all():
+        if text.str.fullmatch(_EPOCH_MS).all():
             return pd.to_datetime(col.astype("float64"), unit="ms", utc=True).astype(
                 "datetime64[us, UTC]"
             )
         return pd.to_datetime(col, utc=True, format="mixed").astype("datetime64[us, UTC]")
-    if name != "@ptr" and text.map(lambda v: bool(_INT.match(v))).all():
-        return pd.to_numeric(col).astype("Int64")
-    if name != "@ptr" and text.map(lambda v: bool(_FLOAT.match(v))).all():
-        return pd.to_numeric(col).astype("float64")
+    if name not in TEXT_FIELDS:
+        if text.str.fullmatch(_INT).all() and _fits_int64(text):
+            return pd.array([None if pd.isna(v) else int(v) for v in col], dtype="Int64")
+        if text.str.fullmatch(_NUMBER).all() and _exact_doubles(text):
+            return pd.to_numeric(col).astype("float64")
     return col.astype("str").where(col.notna(), None)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, list | dict) and bool(pd.isna(value)))
+
+
+def _fits_int64(text: pd.Series) -> bool:
+    # Only 19-digit values can overflow; compare those as Python ints.
+    long = text[text.str.len() >= 19]
+    return all(_INT64[0] <= int(v) <= _INT64[1] for v in long)
+
+
+def _exact_doubles(text: pd.Series) -> bool:
+    """Whether a double holds each decimal number exactly (its value, not its spelling)."""
+    doubles = text.astype("float64")
+    if not doubles.map(math.isfinite).all():
+        return False
+    # Fast path: the shortest repr reproduces the text ("2.5", "15.0"); the rest by Decimal.
+    differ = doubles.map(repr) != text
+    return all(
+        Decimal(repr(d)) == Decimal(t) for d, t in zip(doubles[differ], text[differ], strict=True)
+    )
 
 
 def history_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

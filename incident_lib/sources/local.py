@@ -91,6 +91,7 @@ class LocalSource(Source):
             end=ensure_utc(end, name="end"),
             log_groups=list(log_groups) or None,
             account_id=self.account_id,
+            region=self.region,
             limit=limit,
         )
 

@@ -91,10 +91,33 @@ def test_malformed_query_prints_caret_and_exits_2(store, capsys):
 
 
 def test_unsupported_command_exits_2(store, capsys):
-    assert main(["query", "pattern @message", "--store", str(store)]) == 2
-    assert "'pattern' is not supported" in capsys.readouterr().err
+    assert main(["query", "pattern @message | anomaly", "--store", str(store)]) == 2
+    assert "'anomaly' is not supported" in capsys.readouterr().err
 
 
 def test_missing_query_file_exits_2(store, tmp_path, capsys):
     assert main(["query", f"@{tmp_path / 'nope'}", "--store", str(store)]) == 2
     assert "cannot read query file" in capsys.readouterr().err
+
+
+KINESIS_SEQ = "49590338271490256608559692538361571095921575989136588898"
+
+
+def test_json_output_keeps_long_digit_strings_and_leading_zeros(tmp_path, capsys):
+    # A Kinesis sequence number longer than int64 crashed the query; "012345678901" lost its 0.
+    store = build_store(
+        tmp_path / "store",
+        [
+            {
+                "t": "2024-01-01T00:00:00Z",
+                "msg": json.dumps({"seq": KINESIS_SEQ, "account": "012345678901", "n": "3"}),
+            }
+        ],
+    )
+    query = "fields seq, account, n, @aws.account, @aws.region"
+    assert main(["query", query, "--store", str(store), "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["seq"] == KINESIS_SEQ
+    assert row["account"] == "012345678901"
+    assert row["n"] == 3
+    assert (row["@aws.account"], row["@aws.region"]) == ("123456789012", "us-east-1")

@@ -21,6 +21,15 @@ FILES = [
     "fields",
     "aws_samples",
     "errors",
+    "result_types",
+    "aws_account_region",
+    "source",
+    "display",
+    "pattern",
+    "diff",
+    "json_unnest",
+    "fillmissing",
+    "dedup",
 ]
 CASES = [case for name in FILES for case in load_cases(name)]
 
@@ -33,6 +42,7 @@ def test_case(doc, case, store_for):
         "end": pd.Timestamp(case.get("end", doc.get("end", END))),
         "log_groups": case.get("log_groups"),
         "limit": case.get("limit"),
+        "region": "us-east-1",  # the store's Region, as LocalSource passes it
     }
     if "error" in case:
         want = case["error"]

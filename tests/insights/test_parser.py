@@ -104,3 +104,44 @@ def test_error_context_marks_offending_text():
         parse("fields a\n| stats count(*) by bin(5parsecs)")
     assert (info.value.line, info.value.column) == (2, 25)
     assert info.value.context.splitlines()[1].strip() == "^" * len("5parsecs")
+
+
+def test_members_and_elements_of_a_json_value_are_access_nodes():
+    proj = parse("fields j.users[1].action").commands[0].projections[0]
+    expr = proj.expr
+    assert isinstance(expr, nodes.Access) and expr.key == "action"
+    assert isinstance(expr.operand, nodes.Access) and expr.operand.key == 1
+    assert expr.operand.operand == nodes.Field("j.users")
+    assert proj.name == "j.users[1].action"
+
+
+def test_bracket_after_space_is_not_an_element():
+    with pytest.raises(QueryError):
+        parse("fields j [1]")
+
+
+def test_source_node_holds_prefixes_names_and_accounts():
+    cmd = parse(
+        "SOURCE logGroups(namePrefix: ['/aws/lambda'], names: [\"/app/api\"], "
+        "accountIdentifiers: ['111122223333'], class: 'STANDARD') | fields @message"
+    ).commands[0]
+    assert cmd == nodes.Source(
+        name_prefixes=("/aws/lambda",), names=("/app/api",), accounts=("111122223333",)
+    )
+
+
+def test_source_prefixes_filter_the_scan():
+    sql = to_sql("SOURCE logGroups(namePrefix: ['/aws/lambda']) | fields @message")
+    assert "starts_with(" in sql and "'/aws/lambda'" in sql.split("_base AS")[0]
+
+
+def test_new_commands_in_the_table():
+    assert {"source", "pattern", "diff", "unnest", "fillmissing"} <= set(COMMAND_PARSERS)
+
+
+def test_many_captures_extract_into_one_struct():
+    sql = to_sql(
+        'parse @message "' + " ".join(["*"] * 12) + '" as ' + ", ".join(f"f{i}" for i in range(12))
+    )
+    assert "['g1', 'g2'" in sql and "'g12'" in sql
+    assert to_sql('parse @message "* *" as a, b').count("regexp_extract(") == 2
