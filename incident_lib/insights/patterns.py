@@ -27,15 +27,15 @@ _PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*|\*)>")
 
 def number_tokens(template: str) -> str:
     """Number the dynamic tokens of ``template`` in order of appearance."""
-    count = 0
-
-    def one(match: re.Match[str]) -> str:
-        nonlocal count
-        count += 1
-        kind = "Token" if match.group(1) == "*" else match.group(1)
-        return f"<{kind}-{count}>"
-
-    return _PLACEHOLDER.sub(one, template)
+    if "<" not in template:
+        return template
+    # split() with one group gives [text, kind, text, kind, ..., text].
+    parts = _PLACEHOLDER.split(template)
+    out = [parts[0]]
+    for n, i in enumerate(range(1, len(parts), 2), start=1):
+        kind = "Token" if parts[i] == "*" else parts[i]
+        out.append(f"<{kind}-{n}>{parts[i + 1]}")
+    return "".join(out)
 
 
 @lru_cache(maxsize=65_536)
