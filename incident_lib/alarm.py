@@ -72,6 +72,16 @@ Shape = Literal[
 ]
 STATES: tuple[str, ...] = ("OK", "ALARM", "INSUFFICIENT_DATA")
 TREAT_MISSING = ("missing", "ignore", "breaching", "notBreaching")
+# TreatMissingData as each shape spells it -> the API value. SNS text writes the console's words
+# ("- TreatMissingData: NonBreaching", "Breaching", "Ignore", "Missing"); keys are lower case
+# with separators removed.
+_TREAT_MISSING_SPELLINGS = {
+    "missing": "missing",
+    "ignore": "ignore",
+    "breaching": "breaching",
+    "notbreaching": "notBreaching",
+    "nonbreaching": "notBreaching",
+}
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _ARN = re.compile(
@@ -93,6 +103,9 @@ _RANGE_EXTENDED = re.compile(r"^(tm|wm|tc|ts|pr)\((.*)\)$", re.IGNORECASE)
 # Reason text, §4.3: "1 out of the last 3 datapoints [...] was greater than the threshold (50.0)
 # (minimum 2 datapoints for OK -> ALARM transition)". Used only when the payload lacks the
 # configuration (EventBridge and alarm-action events carry no threshold or operator).
+_REASON_THRESHOLD = re.compile(
+    r"\bthe threshold \((-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\)"
+)
 _REASON_COUNTS = re.compile(
     r"out of the last (\d+) datapoints?.*?\(minimum (\d+) datapoints?", re.DOTALL
 )
@@ -188,6 +201,10 @@ class Alarm(BaseModel):
     evaluation_periods: int | None = None
     datapoints_to_alarm: int | None = None
     treat_missing_data: str | None = None
+    # Where :attr:`threshold` was read, as a path in the payload: "Trigger.Threshold",
+    # "detail.state.reasonData.threshold", "detail.previousState.reasonData.threshold",
+    # "detail.state.reason" (the reason text), "NewStateReason" ...
+    threshold_source: str | None = None
     shape: Shape
     warnings: list[str] = Field(default_factory=list)
 
@@ -507,9 +524,10 @@ class _Parser:
     def treat_missing(self, value: Any, path: str) -> str | None:
         if value is None or not str(value).strip():
             return None
-        # SNS sends "- TreatMissingData:                    missing": keep the last token.
-        token = str(value).split(":")[-1].split()[-1] if str(value).split() else ""
-        canonical = {t.lower(): t for t in TREAT_MISSING}.get(token.lower())
+        # SNS sends "- TreatMissingData:                    missing" (or "NonBreaching"):
+        # keep what follows the last colon.
+        token = str(value).split(":")[-1].strip()
+        canonical = _TREAT_MISSING_SPELLINGS.get(re.sub(r"[\s_-]+", "", token).lower())
         if canonical is None:
             self.warn(f"{path}: unknown value {value!r}, kept as {token!r}")
             return token
@@ -589,11 +607,38 @@ class _Parser:
             self.warn("account unknown: no account id in the ARN or the payload")
         return arn, region, account
 
+    def threshold_from_states(
+        self,
+        fields: dict[str, Any],
+        data: list[tuple[str, dict | None]],
+        reasons: list[tuple[str, str | None]],
+    ) -> None:
+        """The threshold when the configuration does not give it, from the first of: the
+        ``reasonData`` objects in ``data`` (the new state's, then the previous state's), then
+        the reason texts in ``reasons`` ("... the threshold (50.0) ..."). Each pair is (JSON
+        path, value); :attr:`Alarm.threshold_source` records the path used."""
+        if fields.get("threshold") is not None:
+            return
+        for path, doc in data:
+            if doc and doc.get("threshold") is not None:
+                value = self.number(doc["threshold"], _join(path, "threshold"))
+                if value is not None:
+                    fields["threshold"] = value
+                    fields["threshold_source"] = _join(path, "threshold")
+                    break
+        else:
+            for path, text in reasons:
+                m = _REASON_THRESHOLD.search(text or "")
+                if m:
+                    fields["threshold"] = float(m.group(1))
+                    fields["threshold_source"] = path
+                    break
+        if fields.get("threshold_source") and fields["threshold_source"] != _first_path(data):
+            self.warn(f"threshold {fields['threshold']:g} taken from {fields['threshold_source']}")
+
     def from_reason(self, fields: dict[str, Any], reason: str | None, data: dict | None) -> None:
-        """Threshold, operator and datapoint counts from the state reason when the payload has
-        no configuration for them (EventBridge, alarm actions)."""
-        if fields.get("threshold") is None and data and data.get("threshold") is not None:
-            fields["threshold"] = self.number(data["threshold"], "reasonData.threshold")
+        """Operator and datapoint counts from the state reason when the payload has no
+        configuration for them (EventBridge, alarm actions)."""
         if not reason:
             return
         if fields.get("comparison_operator") is None:
@@ -834,6 +879,11 @@ class _Parser:
             raise self.fail("missing (a metric alarm message needs its Trigger)", tpath)
         trigger = self.obj(msg["Trigger"], tpath)
         self.trigger_fields(fields, trigger, tpath)
+        self.threshold_from_states(
+            fields,
+            [(_join(path, "NewStateReasonData"), fields["reason_data"])],
+            [(_join(path, "NewStateReason"), fields["reason"])],
+        )
         return self.build(path, **fields)
 
     def trigger_fields(self, fields: dict[str, Any], trig: dict[str, Any], path: str) -> None:
@@ -859,8 +909,10 @@ class _Parser:
             fields["metric"] = self.metric_spec(
                 trig, path, stat=stat, period=period, unit=trig.get("Unit")
             )
+        threshold = self.number(trig.get("Threshold"), _join(path, "Threshold"))
         fields.update(
-            threshold=self.number(trig.get("Threshold"), _join(path, "Threshold")),
+            threshold=threshold,
+            threshold_source=_join(path, "Threshold") if threshold is not None else None,
             comparison_operator=trig.get("ComparisonOperator") or None,
             evaluation_periods=self.integer(
                 trig.get("EvaluationPeriods"), _join(path, "EvaluationPeriods")
@@ -967,6 +1019,18 @@ class _Parser:
         self.configure_metrics(
             fields, self.metric_items(config["metrics"], _join(cpath, "metrics"))
         )
+        ppath = _join(path, "previousState")
+        self.threshold_from_states(
+            fields,
+            [
+                (_join(spath, "reasonData"), fields["reason_data"]),
+                (
+                    _join(ppath, "reasonData"),
+                    self.reason_data(previous.get("reasonData"), _join(ppath, "reasonData")),
+                ),
+            ],
+            [(_join(spath, "reason"), reason), (_join(ppath, "reason"), previous.get("reason"))],
+        )
         self.from_reason(fields, reason, fields["reason_data"])
         return self.build(path, **fields)
 
@@ -1014,7 +1078,17 @@ class _Parser:
             )
             return self.build(path, **fields)
         self.trigger_fields(fields, item, path)
+        self.threshold_from_states(
+            fields,
+            [(_join(path, "StateReasonData"), fields["reason_data"])],
+            [(_join(path, "StateReason"), fields["reason"])],
+        )
         return self.build(path, **fields)
+
+
+def _first_path(data: list[tuple[str, dict | None]]) -> str | None:
+    """The threshold path of the new state's reasonData: the expected source, not warned."""
+    return _join(data[0][0], "threshold") if data else None
 
 
 def _join(path: str, key: str) -> str:

@@ -489,6 +489,92 @@ def test_describe_alarms_item() -> None:
     )
 
 
+# --- TreatMissingData spellings; where the threshold came from -------------------------------
+
+
+def test_sns_text_nonbreaching_is_the_api_not_breaching() -> None:
+    alarm = parse_alarm(FIXTURES / "sns_message_treat_missing_data_nonbreaching_text.json")
+    assert alarm.treat_missing_data == "notBreaching"
+    assert not any("TreatMissingData" in w for w in alarm.warnings)
+    assert (alarm.threshold, alarm.threshold_source) == (10.0, "Trigger.Threshold")
+
+
+@pytest.mark.parametrize(
+    ("written", "api"),
+    [
+        ("Breaching", "breaching"),
+        ("breaching", "breaching"),
+        ("NotBreaching", "notBreaching"),
+        ("notBreaching", "notBreaching"),
+        ("NonBreaching", "notBreaching"),
+        ("nonbreaching", "notBreaching"),
+        ("not-breaching", "notBreaching"),
+        ("Ignore", "ignore"),
+        ("ignore", "ignore"),
+        ("Missing", "missing"),
+        ("missing", "missing"),
+        ("- TreatMissingData:                    NonBreaching", "notBreaching"),
+        ("- TreatMissingData: Ignore", "ignore"),
+        ("- TreatMissingData:   missing", "missing"),
+    ],
+)
+def test_treat_missing_data_spellings_normalise_to_the_api_value(written: str, api: str) -> None:
+    message = json.loads(
+        (FIXTURES / "sns_message_treat_missing_data_nonbreaching_text.json").read_text()
+    )
+    message["Trigger"]["TreatMissingData"] = written
+    alarm = parse_alarm(message)
+    assert alarm.treat_missing_data == api
+    assert alarm.warnings == []
+
+
+def test_unknown_treat_missing_data_kept_with_a_warning() -> None:
+    message = json.loads(
+        (FIXTURES / "sns_message_treat_missing_data_nonbreaching_text.json").read_text()
+    )
+    message["Trigger"]["TreatMissingData"] = "- TreatMissingData: sometimes"
+    alarm = parse_alarm(message)
+    assert alarm.treat_missing_data == "sometimes"
+    assert any("unknown value" in w and "TreatMissingData" in w for w in alarm.warnings)
+
+
+def test_threshold_from_the_new_state_reason_data_is_said() -> None:
+    alarm = parse_alarm(FIXTURES / "eventbridge_lambda_errors.json")
+    assert (alarm.threshold, alarm.threshold_source) == (0.0, "detail.state.reasonData.threshold")
+    assert not any("threshold" in w for w in alarm.warnings)
+
+
+def test_threshold_only_in_previous_state_reason_data_is_recovered() -> None:
+    alarm = parse_alarm(FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json")
+    assert alarm.new_state == "INSUFFICIENT_DATA"
+    assert alarm.threshold == 1000.0
+    assert alarm.threshold_source == "detail.previousState.reasonData.threshold"
+    assert "threshold 1000 taken from detail.previousState.reasonData.threshold" in alarm.warnings
+
+
+def test_threshold_only_in_reason_text_is_recovered() -> None:
+    alarm = parse_alarm(FIXTURES / "eventbridge_threshold_only_in_reason_text.json")
+    assert (alarm.threshold, alarm.threshold_source) == (2500.5, "detail.state.reason")
+    assert alarm.comparison_operator == "GreaterThanThreshold"
+    assert (alarm.evaluation_periods, alarm.datapoints_to_alarm) == (5, 3)
+    assert "threshold 2500.5 taken from detail.state.reason" in alarm.warnings
+
+
+def test_sns_threshold_from_new_state_reason_when_the_trigger_has_none() -> None:
+    message = json.loads(
+        (FIXTURES / "sns_message_treat_missing_data_nonbreaching_text.json").read_text()
+    )
+    del message["Trigger"]["Threshold"]
+    alarm = parse_alarm(message)
+    assert (alarm.threshold, alarm.threshold_source) == (10.0, "NewStateReason")
+    assert "threshold 10 taken from NewStateReason" in alarm.warnings
+
+
+def test_threshold_source_survives_the_json_round_trip() -> None:
+    alarm = parse_alarm(FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json")
+    assert Alarm.model_validate_json(alarm.to_json()) == alarm
+
+
 def test_metric_math_queries_keep_ids_and_return_data() -> None:
     alarm = parse_alarm(corpus("eventbridge/awsdocs_metric_math_alarm.json"))
     queries = alarm.to_metric_queries()
