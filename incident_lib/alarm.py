@@ -103,9 +103,7 @@ _RANGE_EXTENDED = re.compile(r"^(tm|wm|tc|ts|pr)\((.*)\)$", re.IGNORECASE)
 # Reason text, §4.3: "1 out of the last 3 datapoints [...] was greater than the threshold (50.0)
 # (minimum 2 datapoints for OK -> ALARM transition)". Used only when the payload lacks the
 # configuration (EventBridge and alarm-action events carry no threshold or operator).
-_REASON_THRESHOLD = re.compile(
-    r"\bthe threshold \((-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\)"
-)
+_REASON_THRESHOLD = re.compile(r"\bthe threshold \((-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\)")
 _REASON_COUNTS = re.compile(
     r"out of the last (\d+) datapoints?.*?\(minimum (\d+) datapoints?", re.DOTALL
 )

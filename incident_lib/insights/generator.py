@@ -803,6 +803,20 @@ class Generator:
         return C(repr(node.value), "num", literal=True)
 
     def x_access(self, node: n.Access, ctx: Ctx) -> C:
+        if isinstance(node.operand, n.Field) and isinstance(node.key, str):
+            head = node.operand.name
+            known = ctx.local.get(head) or (
+                C(quote(head), self.columns[head]) if head in self.columns else None
+            )
+            if (known is None or known.kind != "json") and self.json_path(head, ctx) is None:
+                # A discovered JSON field written with a backtick segment: a.`b-c` is a.b-c.
+                if "." in node.key:
+                    raise self.fail(
+                        "a discovered field name part with a dot is not supported "
+                        "(use jsonParse(@message) and j.`a.b`)",
+                        node,
+                    )
+                return self.resolve(f"{head}.{node.key}", node, ctx)
         base = self.compile(node.operand, ctx)
         if base.kind != "json":
             raise self.fail(

@@ -43,7 +43,7 @@ class T(enum.Enum):
     GTE = ">="
     MATCH = "=~"
     COLON = ":"  # only in SOURCE logGroups(namePrefix: [...])
-    DOT = "."  # only after "]": j.users[0].name
+    DOT = "."  # only after "]" or before a backtick name: j.users[0].name, j.`user.id`
     EOF = "end of query"
 
 
@@ -161,7 +161,14 @@ def tokenize(query: str) -> list[Token]:
             continue
         m = _IDENT.match(query, i)
         if m:
-            tokens.append(Token(T.IDENT, m.group(0), m.group(0), i, m.end()))
+            text = m.group(0)
+            if text.endswith(".") and query.startswith("`", m.end()):
+                # ``a.`b-c``: the dot before a backtick name is a member access.
+                text = text[:-1]
+                tokens.append(Token(T.IDENT, text, text, i, m.end() - 1))
+                tokens.append(Token(T.DOT, ".", ".", m.end() - 1, m.end()))
+            else:
+                tokens.append(Token(T.IDENT, text, text, i, m.end()))
             i = m.end()
             continue
         for text, kind in _OPERATORS:
