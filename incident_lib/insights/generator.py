@@ -595,8 +595,10 @@ class Generator:
         self.add_cte(
             "fillmissing",
             index,
-            f"SELECT {', '.join(select)} FROM (SELECT unnest(generate_series({lo}, {hi}, {step})) "
-            f"AS __bin) g CROSS JOIN {key_source} k LEFT JOIN {self.prev} p ON " + " AND ".join(on),
+            # The series in naive UTC: month steps on a TIMESTAMPTZ follow the session's zone.
+            f"SELECT {', '.join(select)} FROM (SELECT unnest(generate_series(({lo}) AT TIME "
+            f"ZONE 'UTC', ({hi}) AT TIME ZONE 'UTC', {step})) AT TIME ZONE 'UTC' AS __bin) g "
+            f"CROSS JOIN {key_source} k LEFT JOIN {self.prev} p ON " + " AND ".join(on),
         )
         self.bin_group = None
 
