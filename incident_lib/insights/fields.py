@@ -1,4 +1,4 @@
-"""System fields and discovered fields (facts §1.6, §1.7, §4.5) as DuckDB SQL.
+"""System fields and discovered fields (AWS CWL_AnalyzeLogData-discoverable-fields) as DuckDB SQL.
 
 System fields map to columns of the store's ``logs`` table. Discovered fields are derived
 from ``@message`` only when a query references them:

@@ -53,7 +53,7 @@ for _fn in [
     Function("stddev", 1, 1, "num", "stddev_samp({0:n})", aggregate=True),
     Function("min", 1, 1, "arg0", None, aggregate=True),
     Function("max", 1, 1, "arg0", None, aggregate=True),
-    # Nearest rank: pct returns a value of the field (facts §1.5.8).
+    # Nearest rank: pct returns a value of the field (AWS CWL_QuerySyntax-Stats).
     Function("pct", 2, 2, "num", "quantile_disc({0:n}, {1:n} / 100.0)", aggregate=True),
     Function("percentile", 2, 2, "num", "quantile_disc({0:n}, {1:n} / 100.0)", aggregate=True),
     Function("earliest", 1, 1, "arg0", None, aggregate=True),
@@ -75,7 +75,7 @@ for _fn in [
     Function("ltrim", 1, 2, "str", {1: "ltrim({0:s})", 2: "ltrim({0:s}, {1:s})"}),
     Function("rtrim", 1, 2, "str", {1: "rtrim({0:s})", 2: "rtrim({0:s}, {1:s})"}),
     Function("concat", 1, None, "str", "concat({*:s})"),
-    # 0-based start (facts §1.5.7: substr("xyZfooxyZ", 3, 3) = "foo").
+    # 0-based start (AWS CWL_QuerySyntax-operations-functions: substr("xyZfooxyZ", 3, 3) = "foo").
     Function(
         "substr",
         2,
@@ -123,7 +123,7 @@ for _fn in [
     Function("coalesce", 1, None, "common", "coalesce({*})"),
     Function("if", 3, 3, "common", "CASE WHEN {0:b} THEN {1} ELSE {2} END"),
     Function("isNumeric", 1, 1, "bool", "(TRY_CAST({0:s} AS DOUBLE) IS NOT NULL)"),
-    # -- JSON (facts §1.5.2, §1.5.5): maps and lists as DuckDB JSON values -------------------
+    # -- JSON (AWS CWL_QuerySyntax-operations-functions): maps and lists as DuckDB JSON -----
     Function("jsonParse", 1, 1, "json", "TRY_CAST({0:s} AS JSON)"),
     Function("jsonStringify", 1, 1, "str", None),
     # -- IP addresses (Python's ipaddress, registered as DuckDB UDFs) -----------------------

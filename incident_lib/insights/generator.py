@@ -4,7 +4,8 @@ The generator tracks the columns each stage produces (with a kind: ``num``, ``st
 ``bool``, or ``any`` for discovered values that are strings which may look numeric), the order
 the rows are in, and which fields the output shows. Discovered fields are derived in the base
 CTE only when some stage references them. Comparisons are numeric when both sides are
-numbers, string otherwise (facts §1.4, open item 6).
+numbers, string otherwise (AWS CWL_QuerySyntax-operations-functions does not say; see
+docs/logs-insights.md).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ _SEVERITY = (
 _SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _NUMERIC = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _RELATION = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
-# Period caps (facts §1.5.3): "The cap for ms is 1000, the caps for s and m are 60, and the
-# cap for h is 24."
+# Period caps (AWS CWL_QuerySyntax-operations-functions): "The cap for ms is 1000, the caps
+# for s and m are 60, and the cap for h is 24."
 _CAPS = {"ms": 1000, "s": 60, "m": 60, "h": 24}
 _MICROS = {
     "ms": 1_000,
@@ -330,7 +331,7 @@ class Generator:
 
     def stage_display(self, cmd: n.Display, index: int) -> None:
         # Like fields (expressions and aliases allowed), but the output is exactly these
-        # columns, and only the last display counts (facts §1.3).
+        # columns, and only the last display counts (AWS CWL_QuerySyntax-Display).
         ctx = Ctx()
         names: list[str] = []
         new: list[tuple[str, C]] = []
@@ -630,7 +631,8 @@ class Generator:
         over = f"PARTITION BY {', '.join(cols)}"
         if order:
             over += f" ORDER BY {', '.join(order)}"
-        # "Null values are not considered duplicates" (facts §1.3): rows with a null key stay.
+        # "Null values are not considered duplicates" (AWS CWL_QuerySyntax-Dedup): rows with a
+        # null key stay.
         keep = " OR ".join([f"row_number() OVER ({over}) = 1", *(f"{c} IS NULL" for c in cols)])
         self.add_cte("dedup", index, f"SELECT * FROM {self.prev} QUALIFY {keep}")
 
@@ -721,7 +723,8 @@ class Generator:
 
     def json_path(self, name: str, ctx: Ctx) -> C | None:
         """``j.a.b`` where ``j`` is a jsonParse value (a column or an alias of this stage): the
-        member ``a.b`` of it. Dot notation on a map, as AWS documents it (facts §1.5.2)."""
+        member ``a.b`` of it: dot notation on a map, as AWS documents it
+        (CWL_QuerySyntax-operations-functions)."""
         parts = name.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             head = ".".join(parts[:cut])
@@ -736,7 +739,7 @@ class Generator:
     @staticmethod
     def json_scalar(c: C) -> C:
         """A jsonParse value as text: "Maps and lists are treated as null for string, number,
-        and datetime functions" (facts §1.5.2)."""
+        and datetime functions" (AWS CWL_QuerySyntax-operations-functions)."""
         return C(
             f"(CASE WHEN json_type({c.sql}) IN ('OBJECT', 'ARRAY') THEN NULL "
             f"ELSE json_extract_string({c.sql}, '$') END)",

@@ -16,7 +16,7 @@ from incident_lib.insights import nodes as n
 from incident_lib.insights.functions import UNSUPPORTED_FUNCTIONS, lookup
 from incident_lib.insights.tokens import T, Token, error, tokenize
 
-# Documented Logs Insights commands this engine does not implement (facts §1.2).
+# Documented Logs Insights commands this engine does not implement (AWS CWL_QuerySyntax).
 UNSUPPORTED_COMMANDS = {
     name.lower()
     for name in (
@@ -341,7 +341,7 @@ class Parser:
             if self.at_stage_end():
                 raise self.fail("sort needs a field")
             expr = self.expression()
-            descending = True  # moto and the facts sheet: descending unless asc is given
+            descending = True  # descending unless asc is given, as moto does
             if self.is_word("asc", "desc"):
                 descending = self.advance().text.lower() == "desc"
             keys.append(n.SortKey(expr, descending, start=expr.start, end=expr.end))
@@ -602,7 +602,8 @@ COMMAND_PARSERS: dict[str, Callable[[Parser, Token], n.Command]] = {
     "fields": Parser.parse_fields,
     "display": Parser.parse_display,
     "filter": Parser.parse_filter,
-    "where": Parser.parse_filter,  # "a grammar alias for the filter command" (facts §1.2)
+    # "a grammar alias for the filter command" (AWS CWL_QuerySyntax-Where)
+    "where": Parser.parse_filter,
     "parse": Parser.parse_parse,
     "stats": Parser.parse_stats,
     "sort": Parser.parse_sort,
@@ -651,7 +652,8 @@ _RE2_SPECIAL = set("\\.^$|?*+()[]{}")
 
 def glob_to_regex(glob: str) -> tuple[str, int]:
     """Translate a ``parse`` glob to RE2: literal text escaped, each ``*`` a lazy group, the
-    ``*`` ending the pattern greedy (it takes the rest), unanchored (facts §1.3)."""
+    ``*`` ending the pattern greedy (it takes the rest), unanchored (as the examples of AWS
+    CWL_QuerySyntax-Parse need)."""
     parts = glob.split("*")
     escaped = ["".join("\\" + c if c in _RE2_SPECIAL else c for c in p) for p in parts]
     count = len(parts) - 1

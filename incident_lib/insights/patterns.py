@@ -6,7 +6,7 @@ AWS clusters with a model of its own that is not published; this engine uses
 pattern here is "the same message with its variable parts masked". Each masked part that the
 signature marks as ``<KIND>`` is numbered by its position, like AWS's ``<string-number>``
 tokens (``<NUM>`` -> ``<NUM-1>``); an untyped ``<*>`` becomes ``<Token-N>``, as AWS writes a
-token whose type it cannot infer (facts §1.3, CWL_QuerySyntax-Pattern).
+token whose type it cannot infer (AWS CWL_QuerySyntax-Pattern).
 
 >>> number_tokens("took <NUM> ms from <IP> and <*>")
 'took <NUM-1> ms from <IP-2> and <Token-3>'

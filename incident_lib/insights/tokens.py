@@ -70,7 +70,7 @@ _OPERATORS = [
 _IDENT = re.compile(r"[A-Za-z_@$][\w@$.]*")
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)([A-Za-z]+)?")
 
-# Time-period units (facts §1.5.3), aliases to a canonical unit.
+# Time-period units (AWS CWL_QuerySyntax-operations-functions), aliases to a canonical unit.
 UNITS: dict[str, str] = {}
 for _canon, _names in {
     "ms": ("ms", "msec", "msecs", "millisecond", "milliseconds"),
