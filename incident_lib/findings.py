@@ -39,6 +39,8 @@ class RuledOut(BaseModel):
     label: str
     reason: str
     ref: str = ""  # e.g. "cloudtrail:<EventId>"
+    #: Every item it stands for (the calls of one rollout), ``ref`` first.
+    refs: tuple[str, ...] = ()
 
 
 class Finding(BaseModel):

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from incident_lib.analysis.onset import robust_baseline
+from incident_lib.analysis.onset import Onset, robust_baseline
 from incident_lib.findings import Confidence, Evidence, Finding, RuledOut
 from incident_lib.timeutil import ensure_utc
 
@@ -47,6 +47,8 @@ CONFIG_EVENTS = re.compile(
 RELATION_WEIGHT = {"direct": 1.0, "indirect": 0.5, "unrelated": 0.05}
 #: Weight of what the metric did after the change: moved at once, moved later, not checked.
 EVIDENCE_WEIGHT = {"prompt": 1.0, "delayed": 0.6, "unchecked": 0.5, "none": 0.0}
+#: Verdicts from the strongest evidence to none.
+VERDICT_ORDER = ("prompt", "delayed", "unchecked", "none")
 #: A departure this soon after a change (or inside its period) counts as prompt.
 PROMPT = pd.Timedelta(minutes=3)
 #: Default bounds: how long before the onset a change may be, how long the metric may stay at
@@ -212,7 +214,7 @@ def metric_after(
 def rank_changes(
     changes: pd.DataFrame,
     *,
-    onset: pd.Timestamp,
+    onset: pd.Timestamp | Onset,
     resource_names: Sequence[str],
     tolerance: pd.Timedelta | None = None,
     horizon: pd.Timedelta | None = None,
@@ -234,7 +236,9 @@ def rank_changes(
         resources, request_parameters, event_id``; ``resources`` a JSON string or list of
         ``{"ResourceType","ResourceName"}``, ``request_parameters`` a JSON string or dict.
     onset
-        Start of the anomaly (tz-aware).
+        Start of the anomaly (tz-aware), or the :class:`~incident_lib.analysis.Onset` itself:
+        then a change counts until ``tolerance`` after the *latest* start its data allow, and
+        its change point counts as the metric moving after a change just before it.
     resource_names
         The resources under investigation (function names, ARNs, table names ...).
     tolerance
@@ -273,7 +277,15 @@ def rank_changes(
     horizon = pd.Timedelta(minutes=60) if horizon is None else horizon
     max_lead = MAX_LEAD if max_lead is None else max_lead
     max_quiet = MAX_QUIET if max_quiet is None else max_quiet
-    onset = ensure_utc(onset, name="onset")
+    if isinstance(onset, Onset):
+        # The change point is only placed within [earliest, latest]: a change is "after the
+        # onset" only past the latest start the data allow.
+        earliest = onset.earliest if onset.earliest is not None else onset.time
+        latest = onset.latest if onset.latest is not None else onset.time
+        onset = onset.time
+    else:
+        onset = ensure_utc(onset, name="onset")
+        earliest = latest = onset
     wanted = {_short_name(n) for n in resource_names if n}
     out = changes.copy().reset_index(drop=True)
     extra = ["relation", "kind", "minutes_before_onset", "status", "evidence", "score", "reason"]
@@ -311,12 +323,17 @@ def rank_changes(
             else (
                 f"{before * 60:.0f} s before the onset"
                 if before >= 0
-                else f"{-before * 60:.0f} s after the onset (within the "
-                f"{_minutes(tolerance)} tolerance)"
+                else (
+                    f"{-before * 60:.0f} s after the onset's best estimate, within its "
+                    f"placement ({earliest:%H:%M}–{latest:%H:%M})"
+                    if when <= latest + pd.Timedelta(minutes=1)
+                    else f"{-before * 60:.0f} s after the onset (within the "
+                    f"{_minutes(tolerance)} tolerance)"
+                )
             )
         )
         verdict, seen = "", ""
-        if when > onset + tolerance:
+        if when > latest + tolerance:
             status, score = RULED_OUT, 0.0
             why = f"{-before:.0f} min after the onset: cannot have caused it"
         else:
@@ -333,6 +350,23 @@ def rank_changes(
                 )
             else:
                 verdict, seen = "unchecked", "the metric after it was not checked"
+            lag = earliest - when
+            if series is not None and latest >= when - tolerance and lag <= max_quiet:
+                # The onset's change point (fitted on the whole departure) is a finer test
+                # than a threshold: a slow ramp crosses one long after it has begun.
+                lag = max(lag, pd.Timedelta(0))
+                near = "prompt" if lag <= PROMPT else "delayed"
+                if VERDICT_ORDER.index(near) < VERDICT_ORDER.index(verdict):
+                    verdict = near
+                    seen = (
+                        f"{label} began to depart "
+                        + (
+                            "within a minute of it"
+                            if lag < pd.Timedelta(minutes=1)
+                            else f"{_minutes(lag)} after it"
+                        )
+                        + f" (the onset's change point, {onset:%H:%M} UTC)"
+                    )
             problems = []
             if onset - when > max_lead:
                 problems.append(f"{when_text}, beyond the {_minutes(max_lead)} bound")
@@ -419,6 +453,7 @@ def _ruled_out(ranked: pd.DataFrame, limit: int) -> tuple[RuledOut, ...]:
                 label=f"{names} by {head.get('username') or 'unknown'} at {when} UTC",
                 reason=str(head["reason"]),
                 ref=f"cloudtrail:{head['event_id']}",
+                refs=tuple(f"cloudtrail:{r['event_id']}" for r in group),
             )
         )
     return tuple(out)
@@ -522,7 +557,9 @@ def culprit_finding(
             title=title,
             detail=detail,
             severity="info",
-            evidence=tuple(Evidence(label=r.label, ref=r.ref) for r in ruled),
+            evidence=tuple(
+                Evidence(label=r.label, ref=ref) for r in ruled for ref in (r.refs or (r.ref,))
+            ),
             data={"ruled_out": [r.model_dump() for r in ruled], "candidates": 0},
             confidence=confidence,
             confidence_reason=reason,

@@ -13,7 +13,8 @@ All on 2026-11-19 (UTC), account 123456789012, us-east-1; each alarm is ``<funct
 - ``lambda_clean_deploy``: ``payments-api`` is deployed cleanly; 40 minutes later its payment
   gateway returns 503. Culprit: **none** (the deploy must be ruled out).
 - ``lambda_downstream``: ``inventory-api``'s warehouse service returns 502 for half an hour;
-  no change at all in CloudTrail. Culprit: **none**.
+  no change touches the function (one other team's SSM parameter change is in CloudTrail).
+  Culprit: **none**.
 """
 
 from __future__ import annotations
@@ -124,7 +125,16 @@ DOWNSTREAM = LambdaScenario(
             at("12:30:00"), 0.35, until=at("13:05:00"), service="warehouse-service", status=502
         )
     ],
-    changes=[],
+    # Another team's change: CloudTrail is never empty, but nothing touches inventory-api.
+    changes=[
+        unrelated_change(
+            at("12:12:09"),
+            resource="/reporting/export-bucket",
+            event_name="PutParameter",
+            event_source="ssm.amazonaws.com",
+            resource_type="AWS::SSM::Parameter",
+        )
+    ],
     must_say=["No related change found"],
 )
 

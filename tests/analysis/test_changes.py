@@ -162,7 +162,8 @@ def test_deploy_after_which_errors_stayed_at_baseline_is_ruled_out_even_inside_t
 def test_a_slow_start_after_the_change_is_a_weaker_candidate():
     series = _errors(6)
     frame = pd.DataFrame([_event("dep", 0, "UpdateAlias20150331", "f")])
-    ranked = rank_changes(frame, onset=ONSET, resource_names=["f"], series=series)
+    onset = ONSET + pd.Timedelta(minutes=6)
+    ranked = rank_changes(frame, onset=onset, resource_names=["f"], series=series)
     assert ranked["status"][0] == "candidate" and ranked["evidence"][0] == "delayed"
     finding = culprit_finding(ranked)
     assert finding.kind == "culprit_change" and finding.confidence == "medium"
@@ -181,7 +182,12 @@ def test_rollout_calls_are_one_ruled_out_entry():
     assert len(finding.ruled_out) == 1
     label = finding.ruled_out[0].label
     assert label.startswith("UpdateFunctionCode, PublishVersion, UpdateAlias by ci")
-    assert {e.ref for e in finding.evidence} == {"cloudtrail:alias"}
+    assert finding.ruled_out[0].refs == ("cloudtrail:alias", "cloudtrail:pub", "cloudtrail:code")
+    assert {e.ref for e in finding.evidence} == {
+        "cloudtrail:alias",
+        "cloudtrail:pub",
+        "cloudtrail:code",
+    }
 
 
 def test_culprit_is_no_surer_than_the_onset():

@@ -111,7 +111,8 @@ def test_flapping_alarm_onset_is_the_first_burst_not_the_latest():
     paged = LONG[102]  # the last OK -> ALARM, 40 min after the first burst
     onset = detect_onset(series, baseline_end=paged - pd.Timedelta(minutes=15))
     assert onset.time == LONG[60]
-    assert onset.bursts == 4 and "first of 4 bursts" in onset.method
+    assert onset.bursts == 4 and "first burst of this incident (4 bursts" in onset.method
+    assert "(the first of 4 bursts)" in onset.to_finding().title
     assert detect_onset(series, alarm_time=paged).time == LONG[60]
 
 
@@ -154,8 +155,9 @@ def test_slow_ramp_is_found_where_it_starts_though_the_baseline_window_holds_it(
         errors.append((onset.time - LONG[100]).total_seconds() / 60)
         assert onset.shape == "ramp"
         assert onset.earliest <= onset.time <= onset.latest
-    assert max(abs(e) for e in errors) <= 3, errors
+    assert max(abs(e) for e in errors) <= 4, errors
     assert np.mean(np.abs(errors)) <= 2, errors
+    assert sum(abs(e) <= 2 for e in errors) >= 7, errors
 
 
 def test_ramp_finding_says_ramp_method_baseline_and_confidence():
