@@ -16,11 +16,14 @@ Three steps, each stated in the result:
    gives the interval; its width, the baseline's length and the departure's size give a
    confidence (high, medium, low) with the reason.
 
-The change-point fit is hand-written (about 30 lines of numpy). ``ruptures`` (PELT, binary
-segmentation) was tried: it segments a whole series into pieces under a penalty that must be
-tuned to the noise, has no Poisson cost, and gives no interval for one change point; here the
-structure is known (one flat baseline, then one departure), which a direct fit exploits and a
-general segmenter does not.
+The change-point fit is hand-written (about 60 lines of numpy). ``ruptures`` 1.1.10 (PELT)
+was tried on the same simulated Poisson counts (30 seeds each, penalty ``2σ²·ln n``, the first
+breakpoint into a raised segment taken as the start): steps as well as this fit (mean error
+0.0 min with the ``l2`` cost), but ramps 11 min off on average with ``l2`` or ``clinear``
+against 2.3 min here (70 % within 2 min against none). It segments a whole series under a
+penalty that must be tuned to the noise, has no Poisson weighting and gives no interval for
+one change point; here the structure is known (one flat baseline, then one departure), which a
+direct fit exploits. It would also have added scipy to the install.
 """
 
 from __future__ import annotations
