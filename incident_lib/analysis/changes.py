@@ -46,7 +46,9 @@ CONFIG_EVENTS = re.compile(
 )
 RELATION_WEIGHT = {"direct": 1.0, "indirect": 0.5, "unrelated": 0.05}
 #: Weight of what the metric did after the change: moved at once, moved later, not checked.
-EVIDENCE_WEIGHT = {"prompt": 1.0, "delayed": 0.6, "unchecked": 0.5, "none": 0.0}
+#: Not checked weighs less than a prompt rise, more than a late one: without the series the
+#: ranking is by time and relation alone, as it was (the confidence says it was not checked).
+EVIDENCE_WEIGHT = {"prompt": 1.0, "delayed": 0.6, "unchecked": 0.8, "none": 0.0}
 #: Verdicts from the strongest evidence to none.
 VERDICT_ORDER = ("prompt", "delayed", "unchecked", "none")
 #: A departure this soon after a change (or inside its period) counts as prompt.
