@@ -18,6 +18,9 @@ SECTION_MIMETYPE = "application/vnd.incident.section+json"
 QUERY_MIMETYPE = "application/vnd.incident.query+json"
 
 Severity = Literal["info", "warning", "critical"]
+#: How sure a finding is: ``high`` (the evidence leaves little doubt), ``medium`` (plausible,
+#: with a stated gap), ``low`` (a lead to check by hand).
+Confidence = Literal["high", "medium", "low"]
 
 
 class Evidence(BaseModel):
@@ -26,6 +29,18 @@ class Evidence(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     label: str
     ref: str = ""  # e.g. "insights:error_signatures", "metric:errors", "cloudtrail:<EventId>"
+
+
+class RuledOut(BaseModel):
+    """A candidate a finding considered and rejected, and why (a change 40 min before the
+    onset after which errors stayed at their baseline, say)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    label: str
+    reason: str
+    ref: str = ""  # e.g. "cloudtrail:<EventId>"
+    #: Every item it stands for (the calls of one rollout), ``ref`` first.
+    refs: tuple[str, ...] = ()
 
 
 class Finding(BaseModel):
@@ -40,6 +55,13 @@ class Finding(BaseModel):
     time: datetime | None = None
     evidence: tuple[Evidence, ...] = ()
     data: dict[str, Any] = Field(default_factory=dict)
+    #: How sure the finding is, and why (also said in ``detail`` so every reader sees it).
+    confidence: Confidence | None = None
+    confidence_reason: str = ""
+    #: Candidates considered and rejected, each with its reason.
+    ruled_out: tuple[RuledOut, ...] = ()
+    #: What the finding could not check (no CloudTrail access, no logs, no metric series).
+    unchecked: tuple[str, ...] = ()
 
     @field_validator("time")
     @classmethod

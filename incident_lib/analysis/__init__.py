@@ -1,7 +1,10 @@
 """Deterministic analysis (no LLM): pure functions over DataFrames that return findings.
 
-- :func:`detect_onset`: when the anomaly started (robust baseline, sustained departure).
-- :func:`rank_changes` / :func:`culprit_finding`: which CloudTrail change caused it.
+- :func:`detect_onset`: when this incident's departure from the series' normal began (the
+  first burst of a flapping alarm; a change point for slow ramps; the same time on previous
+  days where known), with the method, the baseline and a confidence.
+- :func:`rank_changes` / :func:`culprit_finding`: which CloudTrail change caused it, each
+  checked against what the metric did after it; "no related change found" when none fits.
 - :func:`signature` / :func:`compare_signatures` / :func:`signature_findings`: new errors.
 - :func:`impact`: failed requests, error rate, minutes in ALARM.
 - :func:`sibling_scan`: which sibling resources are affected.
@@ -9,9 +12,9 @@
 
 from __future__ import annotations
 
-from incident_lib.analysis.changes import culprit_finding, rank_changes
+from incident_lib.analysis.changes import culprit_finding, metric_after, rank_changes
 from incident_lib.analysis.impact import alarm_minutes, alarm_periods, impact
-from incident_lib.analysis.onset import Onset, detect_onset
+from incident_lib.analysis.onset import Onset, detect_onset, same_time_previous_days
 from incident_lib.analysis.siblings import sibling_scan
 from incident_lib.analysis.signatures import (
     compare_signatures,
@@ -29,7 +32,9 @@ __all__ = [
     "detect_onset",
     "impact",
     "mask",
+    "metric_after",
     "rank_changes",
+    "same_time_previous_days",
     "sibling_scan",
     "signature",
     "signature_findings",

@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--scenario", default="lambda_errors", help="demo scenario (default lambda_errors)"
     )
+    p.add_argument(
+        "--list", action="store_true", help="list the demo scenarios, one line each, and exit"
+    )
     p.add_argument("--seed", type=int, default=7, help="scenario seed (default 7)")
     p.add_argument(
         "--shape",
@@ -41,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from incident_lib.alarm import parse_alarm
     from incident_lib.demo import alarm_event, demo_store
 
+    if args.list:
+        return _list()
     if args.from_alarm:
         return _from_alarm(args)
     if not args.quiet:
@@ -51,6 +56,16 @@ def run(args: argparse.Namespace) -> int:
     event_file.write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
     alarm = parse_alarm(event, source=str(event_file))
     return execute(alarm, args, str(store.path))
+
+
+def _list() -> int:
+    from incident_lib.scenarios import SCENARIOS
+
+    width = max(map(len, SCENARIOS))
+    for name in sorted(SCENARIOS):
+        s = SCENARIOS[name]
+        print(f"{name:<{width}}  {s.alert_type:<14}  {s.description}")
+    return 0
 
 
 def _from_alarm(args: argparse.Namespace) -> int:

@@ -2,12 +2,13 @@
 
 >>> from incident_lib.scenarios import build_store, SCENARIOS
 >>> sorted(SCENARIOS)
-['lambda_errors']
+['lambda_clean_deploy', 'lambda_downstream', 'lambda_errors', 'lambda_flapping', 'lambda_slow_ramp']
 """
 
 from __future__ import annotations
 
 from incident_lib.scenarios import lambda_errors as _lambda_errors  # noqa: F401 - registers
+from incident_lib.scenarios import lambda_incidents as _lambda_incidents  # noqa: F401 - registers
 from incident_lib.scenarios.registry import (
     SCENARIOS,
     Scenario,

@@ -43,3 +43,14 @@ def test_failed_generation_leaves_no_store(tmp_path):
         assert not (tmp_path / "s").exists()
     finally:
         SCENARIOS.pop("broken")
+
+
+def test_demo_list_prints_every_scenario_with_its_description(capsys):
+    from incident_lib.cli import main
+
+    assert main(["demo", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == sorted(SCENARIOS)
+    for name in ("lambda_flapping", "lambda_slow_ramp", "lambda_clean_deploy", "lambda_downstream"):
+        (line,) = [x for x in lines if x.startswith(name + " ")]
+        assert SCENARIOS[name].description in line and "lambda_errors" in line
