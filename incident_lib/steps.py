@@ -228,20 +228,30 @@ def deploy_markers(case: Case) -> list[tuple[pd.Timestamp, str]]:
 
 
 def ranked_changes(case: Case, changes: pd.DataFrame) -> pd.DataFrame:
-    """``changes`` ranked as the likely cause: nearest the onset (or the alarm, when no onset
-    was found) first, related to the alarm's resources first, with the reason for each."""
+    """``changes`` ranked as the likely cause of the onset: a change is a candidate only if the
+    metric moved after it, within a sensible lead; related to the alarm's resources first; each
+    with the reason it is a candidate or was ruled out. Without an onset, changes are ranked
+    against the alarm's state change."""
     if changes.empty:
+        case.state["ranked_changes"] = changes
         raise NoDataError(
             f"no CloudTrail changes to {', '.join(case.resource_names) or 'the resources'} "
             "in the window"
         )
     found = case.state.get("onset")
-    when = found.time if found is not None else case.alarm_time
+    values, counts, direction, label = case.state.get("onset_series", (None, None, "up", ""))
     # The onset is only as precise as the data: a change up to one period after it may still
     # be the cause.
     tolerance = max(pd.Timedelta(minutes=2), pd.Timedelta(seconds=alarmed_period(case)))
     ranked = rank_changes(
-        changes, onset=when, resource_names=case.resource_names, tolerance=tolerance
+        changes,
+        onset=found if found is not None else case.alarm_time,
+        resource_names=case.resource_names,
+        tolerance=tolerance,
+        series=values,
+        counts=counts,
+        direction=direction if direction != "both" else "up",
+        label=label or "the metric",
     )
     case.state["ranked_changes"] = ranked
     cols = [
@@ -250,6 +260,8 @@ def ranked_changes(case: Case, changes: pd.DataFrame) -> pd.DataFrame:
         "username",
         "relation",
         "minutes_before_onset",
+        "status",
+        "evidence",
         "score",
         "reason",
         "event_id",
@@ -258,9 +270,25 @@ def ranked_changes(case: Case, changes: pd.DataFrame) -> pd.DataFrame:
 
 
 def change_finding(case: Case) -> Finding | None:
-    """The likely culprit change, when the ranking found one."""
+    """The likely culprit change, or "no related change found" listing what was ruled out and
+    why, or what could not be checked (no CloudTrail access)."""
+    found = case.state.get("onset")
     ranked = case.state.get("ranked_changes")
-    return culprit_finding(ranked) if ranked is not None and not ranked.empty else None
+    unchecked: list[str] = []
+    if ranked is None:
+        try:
+            case.changes()
+        except Exception as exc:  # the Changes section already showed the failure
+            unchecked.append(f"CloudTrail: {exc}")
+        else:
+            return None  # the Changes step did not run: nothing to say
+    if "error_lines" not in case.state:
+        unchecked.append("no error logs were read")
+    return culprit_finding(
+        ranked,
+        unchecked=unchecked,
+        onset_confidence=found.confidence if found is not None else None,
+    )
 
 
 def _short_event(name: str) -> str:
@@ -320,33 +348,38 @@ def _dims_label(dims: dict[str, str]) -> str:
 
 
 # -- onset ---------------------------------------------------------------------------------------
-def onset(case: Case, values: pd.Series, *, label: str, counts: bool = False) -> Any:
-    """When ``values`` first departed from its baseline, in the alarm's direction; kept in
-    ``case.state["onset"]`` for the change ranking and the findings. ``counts``: the series
-    counts events (errors, requests), so a flat baseline's noise floor is Poisson's;
-    otherwise (CPU %, bytes, ratios) the floor is 5% of the baseline level."""
+def onset(
+    case: Case,
+    values: pd.Series,
+    *,
+    label: str,
+    counts: bool = False,
+    history: pd.Series | None = None,
+) -> Any:
+    """Where ``values`` first departed from its own normal, in the alarm's direction, for this
+    incident (the first burst of a flapping alarm, the start of a slow ramp), with the method,
+    the baseline it used and how sure it is. ``counts``: the series counts events (errors,
+    requests: a Poisson floor); otherwise a gauge (CPU %, bytes). ``history``: the same query
+    on previous days, when a step fetched it. Kept in ``case.state`` for the change ranking and
+    the findings."""
     op = case.alarm.comparison_operator or ""
-    baseline_end = case.alarm_time - DEFAULT_LEAD
-    min_spread = None
-    if not counts:
-        level = abs(float(values[values.index < baseline_end].median() or 0.0))
-        min_spread = 0.05 * level if level > 0 else 1.0
-    if op == "LessThanLowerOrGreaterThanUpperThreshold":  # anomaly band: either way out
-        found = [
-            o
-            for d in ("up", "down")
-            if (
-                o := detect_onset(
-                    values, baseline_end=baseline_end, direction=d, min_spread=min_spread
-                )
-            )
-        ]
-        result = min(found, key=lambda o: o.time) if found else None
+    if op in ("LessThanLowerOrGreaterThanUpperThreshold",):  # anomaly band: either way out
+        direction = "both"
     else:
         direction = "down" if op.startswith("LessThan") else "up"
-        result = detect_onset(
-            values, baseline_end=baseline_end, direction=direction, min_spread=min_spread
-        )
+    try:
+        alarm_history = case.alarm_history()
+    except SourceError:
+        alarm_history = None
+    result = detect_onset(
+        values,
+        alarm_time=case.alarm_time,
+        alarm_history=alarm_history,
+        counts=counts,
+        direction=direction,
+        history=history,
+    )
+    case.state["onset_series"] = (values, counts, direction, label)
     if result is not None:
         case.state["onset"] = result
         case.state["onset_label"] = label
