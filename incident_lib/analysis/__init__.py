@@ -2,7 +2,8 @@
 
 - :func:`detect_onset`: when the anomaly started (robust baseline, sustained departure).
 - :func:`rank_changes` / :func:`culprit_finding`: which CloudTrail change caused it.
-- :func:`signature` / :func:`compare_signatures` / :func:`signature_findings`: new errors.
+- :func:`signature` / :func:`signatures` / :class:`TemplateMiner` / :func:`compare_signatures` /
+  :func:`signature_findings`: log templates, and errors new or surging against a baseline.
 - :func:`impact`: failed requests, error rate, minutes in ALARM.
 - :func:`sibling_scan`: which sibling resources are affected.
 """
@@ -14,14 +15,17 @@ from incident_lib.analysis.impact import alarm_minutes, alarm_periods, impact
 from incident_lib.analysis.onset import Onset, detect_onset
 from incident_lib.analysis.siblings import sibling_scan
 from incident_lib.analysis.signatures import (
+    TemplateMiner,
     compare_signatures,
     mask,
     signature,
     signature_findings,
+    signatures,
 )
 
 __all__ = [
     "Onset",
+    "TemplateMiner",
     "alarm_minutes",
     "alarm_periods",
     "compare_signatures",
@@ -33,4 +37,5 @@ __all__ = [
     "sibling_scan",
     "signature",
     "signature_findings",
+    "signatures",
 ]

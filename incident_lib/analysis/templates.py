@@ -1,0 +1,627 @@
+"""Log template mining: variables masked by kind, then templates that differ only in variable
+positions merged.
+
+Two steps, both deterministic and independent of the order of the lines:
+
+1. **Masking** (:func:`tokenize`, one line at a time, no state). A line is cut at
+   :data:`MAX_LINE_CHARS` characters, split on whitespace, and each token is classified once (a
+   bounded cache remembers the answer for tokens that repeat). A token keeps its surrounding
+   punctuation (``(``, ``[``, quotes, a trailing ``:`` or ``,``) and its core is replaced by a
+   placeholder of its kind: ``<NUM>``, ``<HEX>``, ``<UUID>``, ``<IP>`` (v4 with port or prefix,
+   v6, MAC), ``<TIME>`` (clock times, ISO timestamps, dates and the ``Sun Jul 10 03:55:15 2005``
+   form), ``<PATH>``, ``<URL>``, ``<HOST>``, ``<EMAIL>``, ``<FILE>`` (a name with a common file
+   extension), ``<KEY>`` (AWS access key ids), ``<USER>`` (the word after ``user``), ``<STR>``
+   (a quoted single word that is not a plain identifier) and ``<ID>`` (any other token with a
+   digit in it: ``blk_-3587508140051953248``, ``node-123``, ``core.2275``). ``key=value`` keeps
+   the key and masks a non-empty value. Adjacent bare placeholders collapse into one, so a list of
+   numbers of any length or a multi-token date is one variable.
+2. **Grouping** (:class:`TemplateMiner`). Lines are grouped by their masked token sequence with
+   the kind of every placeholder ignored (``from <IP>`` and ``from <HOST>`` are the same
+   template). Then, among templates with the same number of tokens, a position where at least
+   ``min_distinct`` different words occur with everything else equal is a variable too (a table
+   or queue name that has no digit), provided it is not the first token and at least two other
+   words stay fixed. Words are otherwise kept: on the loghub corrected templates, lines that
+   differ only in one word (``VM Started``/``VM Stopped``, ``cupsd startup succeeded``/``hcid
+   startup succeeded``) are different events far more often than the same one.
+
+Why hand-written and not drain3 (installed for the benchmark): drain3 learns online, so a line's
+template depends on the lines before it and on a similarity threshold; the comparison of a
+baseline with an incident window needs keys that do not depend on order. And its masking is a
+list of regular expressions run over the whole line, which is where the time goes on long lines.
+
+Every regular expression here is matched against one token already cut to the line bound, and
+none has nested or overlapping repetition, so the work per line is linear in its length.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+MAX_LINE_CHARS = 2048
+"""Lines are analysed up to this many characters (the rest is ignored, the partial last token
+dropped): a bound on the work per line whatever the input."""
+
+WILDCARD = "<*>"
+
+_LEAD = "([{<\"'`"
+_TRAIL = ")]}>\"'`,;:.!?"
+_QUOTES = "\"'`"
+
+_DIGIT = re.compile(r"\d").search
+# One alternation per kind, tried in this order (an IPv4 address also reads as a number, a number
+# as hex). No alternative has nested or overlapping repetition, so a failed match costs at most
+# one pass per alternative.
+_KIND = re.compile(
+    r"(?P<ip>(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?:/\d{1,2})?)"
+    r"|(?P<num>[-+]?(?:\d+(?:[.,]\d+)*|\.\d+)(?:[eE][-+]?\d+)?(?:%|[A-Za-z]{1,3})?)"
+    r"|(?P<time>\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{4}-\d{1,2}-\d{1,2}(?:[T_]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,4}[-/]\d{1,2}[-/]\d{1,4})"
+    r"|(?P<uuid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"|(?P<hex>(?:0[xX])?[0-9a-fA-F]+)"
+    r"|(?P<key>(?:AKIA|ASIA)[A-Z0-9]{16})"
+).fullmatch
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_.\-]{0,63}").fullmatch
+_KEY_NAME = re.compile(r"[A-Za-z_@$][\w.\-]{0,63}").fullmatch
+_WINDOWS_PATH = re.compile(r"[A-Za-z]:\\").match
+_HEX_COLON = frozenset("0123456789abcdefABCDEF:.")
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+_TLDS = frozenset(
+    "com net org io edu gov mil int info biz co uk de fr jp cn hk us eu ca au in local "
+    "internal lan corp home arpa amazonaws aws".split()
+)
+_FILE_EXTENSIONS = frozenset(
+    "exe dll so dylib jar war class py pyc js ts java go rs rb php c h cc cpp hpp cs log txt out "
+    "err csv tsv json xml yaml yml toml ini cfg conf properties sh bash bat ps1 dat db sqlite tmp "
+    "pid sock lock gz tgz bz2 xz zip tar rar 7z iso img html htm css png jpg jpeg gif svg pdf doc "
+    "docx xls xlsx plist app pkg dmg deb rpm msi whl egg parquet avro".split()
+)
+_MONTHS = frozenset(
+    "Jan Feb Mar Apr May Jun Jul Aug Sep Sept Oct Nov Dec January February March April June "
+    "July August September October November December".split()
+)
+_WEEKDAYS = frozenset(
+    "Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+)
+_USER_WORDS = frozenset({"user", "User", "USER", "username", "Username", "login", "Login"})
+# A word after "user" that reads as part of the sentence, not as a user name.
+_NOT_A_NAME = frozenset(
+    "not is was has had does did already from with by for to in on of at the a an and or "
+    "session name id account accounts unknown".split()
+)
+_CONTEXT_WORDS = _USER_WORDS | _MONTHS | _WEEKDAYS
+# A double-quoted phrase of this many tokens or more, with a variable in it, is one variable.
+_QUOTED_SPAN = 5
+
+NUM, HEX, UUID, IP, TIME, PATH, URL, HOST, EMAIL, FILE, KEY, USER, STR, ID = (
+    "<NUM>",
+    "<HEX>",
+    "<UUID>",
+    "<IP>",
+    "<TIME>",
+    "<PATH>",
+    "<URL>",
+    "<HOST>",
+    "<EMAIL>",
+    "<FILE>",
+    "<KEY>",
+    "<USER>",
+    "<STR>",
+    "<ID>",
+)
+_KIND_NAMES = {"ip": IP, "num": NUM, "time": TIME, "uuid": UUID, "hex": HEX, "key": KEY}
+PLACEHOLDERS = frozenset({NUM, HEX, UUID, IP, TIME, PATH, URL, HOST, EMAIL, FILE, KEY, USER, STR, ID})
+
+# (text, key, bare): the token as shown, the token as grouped (placeholders all WILDCARD), and
+# whether the token is a placeholder with nothing around it.
+_Token = tuple[str, str, bool]
+_KEYS: dict[str, str] = {}
+_TEXTS: dict[str, str] = {}
+_CACHE_MAX = 200_000
+# Templates longer than this are not searched for word variables: the search costs the square of
+# the length per template, and long lines that differ in one word alone are rare.
+_MERGE_MAX_TOKENS = 48
+
+
+def _kind_with_digit(core: str) -> str:
+    """The kind of a token core that has a digit in it (one regular expression call for the
+    common kinds: this runs for almost every variable token)."""
+    found = _KIND(core)
+    if found is not None:
+        return _KIND_NAMES[found.lastgroup or ""]
+    if "://" in core:
+        return URL
+    if core.count(":") >= 2 and _HEX_COLON.issuperset(core):
+        return IP
+    if "/" in core or "\\" in core:
+        return PATH
+    if "@" in core and "." in core.partition("@")[2]:
+        return EMAIL
+    return ID
+
+
+def _kind_without_digit(core: str, quoted: bool) -> str | None:
+    """The kind of a token core without digits, or None for a word kept as it is."""
+    if "://" in core:
+        return URL
+    if core.count("/") >= 2 or core.startswith(("~/", "./", "../")):
+        return PATH
+    if _WINDOWS_PATH(core) or core.count("\\") >= 2:
+        return PATH
+    if "@" in core:
+        domain = core.partition("@")[2]
+        if "." in domain and domain.count(".") < len(domain):
+            return EMAIL
+    if "." in core and core[0] != "." and core[-1] != ".":
+        labels = core.split(".")
+        last = labels[-1]
+        if _HOST_CHARS.issuperset(core) and all(labels) and last.isalpha():
+            if len(labels) >= 3 or last in _TLDS:
+                return HOST
+        if last.lower() in _FILE_EXTENSIONS and all(labels[:-1]):
+            return FILE
+    if quoted and not _IDENTIFIER(core):
+        return STR
+    return None
+
+
+def _classify(tok: str) -> _Token:
+    """Mask one whitespace-separated token (pure: the result depends on the token alone)."""
+    if tok.isalpha():  # a plain word: the common case
+        return (tok, tok, False)
+    if tok.isdigit():
+        return (NUM, WILDCARD, True)
+    if tok[0] not in _LEAD and tok[-1] not in _TRAIL and "=" not in tok:  # nothing around it
+        if _DIGIT(tok):
+            return (_kind_with_digit(tok), WILDCARD, True)
+        bare = _kind_without_digit(tok, False)
+        return (tok, tok, False) if bare is None else (bare, WILDCARD, True)
+    start = len(tok) - len(tok.lstrip(_LEAD))
+    end = len(tok.rstrip(_TRAIL))
+    if end <= start:
+        return (tok, tok, False)
+    core = tok[start:end]
+    lead, trail = tok[:start], tok[end:]
+    eq = core.find("=")
+    if eq > 0 and "://" not in core and _KEY_NAME(core[:eq]):
+        value = core[eq + 1 :].strip("\"'")
+        if not value:
+            return (tok, tok, False)
+        kind = (
+            _kind_with_digit(value) if _DIGIT(value) else _kind_without_digit(value, False)
+        ) or STR
+        prefix = f"{lead}{core[:eq]}="
+        return (f"{prefix}{kind}{trail}", f"{prefix}{WILDCARD}{trail}", False)
+    if _DIGIT(core):
+        kind = _kind_with_digit(core)
+    else:
+        quoted = bool(lead) and lead[-1] in _QUOTES and trail[:1] == lead[-1]
+        found = _kind_without_digit(core, quoted)
+        if found is None:
+            return (tok, tok, False)
+        kind = found
+    if not lead and not trail:
+        return (kind, WILDCARD, True)
+    return (f"{lead}{kind}{trail}", f"{lead}{WILDCARD}{trail}", False)
+
+
+def _key_with_digit(tok: str) -> str:
+    """The grouping key of a token with a digit: what :func:`_classify` gives, without working
+    out the kind (the hot path of fitting: almost every such token is seen once)."""
+    if tok.isdigit() or (tok[0] not in _LEAD and tok[-1] not in _TRAIL and "=" not in tok):
+        return WILDCARD
+    start = len(tok) - len(tok.lstrip(_LEAD))
+    end = len(tok.rstrip(_TRAIL))
+    if end <= start:
+        return tok
+    core = tok[start:end]
+    eq = core.find("=")
+    if eq > 0 and "://" not in core and _KEY_NAME(core[:eq]):
+        if not core[eq + 1 :].strip("\"'"):
+            return tok
+        return f"{tok[:start]}{core[:eq]}={WILDCARD}{tok[end:]}"
+    return f"{tok[:start]}{WILDCARD}{tok[end:]}"
+
+
+def clear_cache() -> None:
+    """Forget the classified tokens (the benchmark starts each run cold)."""
+    _KEYS.clear()
+    _TEXTS.clear()
+
+
+def _remember(cache: dict[str, str], tok: str, value: str) -> None:
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[tok] = value
+
+
+def _raw_tokens(line: str, max_chars: int) -> list[str]:
+    cut = len(line) > max_chars
+    raw = (line[:max_chars] if cut else line).split()
+    if cut and raw and not line[max_chars].isspace():
+        raw.pop()
+    return raw
+
+
+def _key_miss(tok: str) -> str:
+    if _DIGIT(tok):
+        if tok[0] not in _LEAD and tok[-1] not in _TRAIL and "=" not in tok:
+            key = WILDCARD  # a bare variable: the common case
+        else:
+            key = _key_with_digit(tok)
+    else:
+        key = _classify(tok)[1]
+    if len(_KEYS) >= _CACHE_MAX:
+        _KEYS.clear()
+    _KEYS[tok] = key
+    return key
+
+
+def _token_keys(raw: list[str]) -> tuple[str, ...]:
+    # The hot path of fitting: one dictionary look-up per token; a token seen for the first time
+    # is classified once (most are variables with a digit, whose key needs no kind).
+    get = _KEYS.get
+    return tuple([get(t) or _key_miss(t) for t in raw])
+
+
+def _token_texts(raw: list[str]) -> tuple[str, ...]:
+    texts = tuple(map(_TEXTS.get, raw))
+    if None in texts:
+        for t in raw:
+            if t not in _TEXTS:
+                _remember(_TEXTS, t, _classify(t)[0])
+        texts = tuple(map(_TEXTS.__getitem__, raw))
+    return texts
+
+
+def _apply_context(raw: list[str], texts: list[str] | None, keys: list[str]) -> None:
+    """Mask what a token's neighbours reveal: the name after ``user``; month and weekday names
+    that are part of a date."""
+    n = len(raw)
+    for i in [i for i, tok in enumerate(raw) if tok in _CONTEXT_WORDS]:
+        tok = raw[i]
+        if i + 1 >= n:
+            continue
+        nxt = raw[i + 1]
+        if tok in _USER_WORDS:
+            if keys[i + 1] != nxt:
+                continue
+            name = nxt.rstrip(_TRAIL)
+            if name and name.lower() not in _NOT_A_NAME and name[0].isalnum():
+                trail = nxt[len(name) :]
+                keys[i + 1] = WILDCARD + trail
+                if texts is not None:
+                    texts[i + 1] = USER + trail
+        elif nxt[:1].isdigit() or (tok in _WEEKDAYS and nxt in _MONTHS):
+            keys[i] = WILDCARD
+            if texts is not None:
+                texts[i] = TIME
+
+def line_key(line: str, max_chars: int = MAX_LINE_CHARS) -> tuple[str, ...]:
+    """The grouping key of one line: the second half of :func:`tokenize`, for less work."""
+    raw = line.split() if len(line) <= max_chars else _raw_tokens(line, max_chars)
+    get = _KEYS.get
+    keys = tuple([get(t) or _key_miss(t) for t in raw])
+    if _needs_finish(raw, keys, line):
+        keys = _finish(raw, keys, None)[1]
+    return keys
+
+
+def _needs_finish(raw: list[str], keys: tuple[str, ...], line: str) -> bool:
+    """Whether :func:`_finish` could change anything (cheap tests, in C)."""
+    return (
+        not _CONTEXT_WORDS.isdisjoint(raw)
+        or "<*>\x00<*>" in "\x00".join(keys)
+        or ('"' in line and len(keys) >= _QUOTED_SPAN)
+    )
+
+
+def _finish(
+    raw: list[str], keys: tuple[str, ...], texts: tuple[str, ...] | None
+) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """What the tokens around a token tell: the name after ``user``, month and weekday names in
+    a date, a long quoted phrase with variables in it (a user agent) as one variable, and
+    adjacent variables as one (a date of five tokens, a list of numbers of any length)."""
+    k = list(keys)
+    t = list(texts) if texts is not None else None
+    if not _CONTEXT_WORDS.isdisjoint(raw):
+        _apply_context(raw, t, k)
+    if len(k) >= _QUOTED_SPAN and any(x[:1] == '"' and '"' not in x[1:] for x in raw):
+        _mask_quoted_spans(raw, t, k)
+    if "<*>\x00<*>" in "\x00".join(k):
+        _merge_runs(t, k)
+    return (tuple(t) if t is not None else None), tuple(k)
+
+
+def _mask_quoted_spans(raw: list[str], texts: list[str] | None, keys: list[str]) -> None:
+    """A double-quoted phrase of at least ``_QUOTED_SPAN`` tokens with a variable in it becomes
+    one variable (``"<STR>"``): a user agent, a free-text value. Shorter phrases stay tokens:
+    ``"GET <PATH> <PATH>"`` and ``"POST ..."`` are different requests."""
+    i, n = 0, len(raw)
+    while i < n:
+        tok = raw[i]
+        if tok[:1] != '"' or '"' in tok[1:]:
+            i += 1
+            continue
+        j = i + 1
+        while j < n and '"' not in raw[j]:
+            j += 1
+        if j >= n:
+            return
+        close = raw[j]
+        end = close.rfind('"')
+        if j - i + 1 >= _QUOTED_SPAN and any(WILDCARD in x for x in keys[i : j + 1]):
+            trail = close[end + 1 :]
+            keys[i : j + 1] = ['"' + WILDCARD + '"' + trail] + [""] * (j - i)
+            if texts is not None:
+                texts[i : j + 1] = ['"' + STR + '"' + trail] + [""] * (j - i)
+        i = j + 1
+    if "" in keys:
+        keep = [x != "" for x in keys]
+        keys[:] = [x for x, ok in zip(keys, keep, strict=True) if ok]
+        if texts is not None:
+            texts[:] = [x for x, ok in zip(texts, keep, strict=True) if ok]
+
+
+def _merge_runs(texts: list[str] | None, keys: list[str]) -> None:
+    """Adjacent variables become one: ``3 4 5)`` is ``<*>)``, ``Jul 10 03:55:15 2005`` is
+    ``<TIME>``. A variable may keep opening punctuation on the first token of the run and
+    closing punctuation on the last (``(<*>`` ... ``<*>)``)."""
+    out_k: list[str] = []
+    out_t: list[str] = []
+    kinds: list[set[str]] = []
+    prev_open = False
+    for i, key in enumerate(keys):
+        if prev_open and key[:3] == WILDCARD and not key[3:].strip(_TRAIL):
+            out_k[-1] = out_k[-1][:-3] + key
+            prev_open = key == WILDCARD
+            if texts is not None:
+                kinds[-1].add(_kind_of(texts[i]))
+                out_t[-1] = _run_text(out_t[-1], texts[i], kinds[-1])
+            continue
+        out_k.append(key)
+        prev_open = key[-3:] == WILDCARD and not key[:-3].strip(_LEAD)
+        if texts is not None:
+            out_t.append(texts[i])
+            kinds.append({_kind_of(texts[i])})
+    keys[:] = out_k
+    if texts is not None:
+        texts[:] = out_t
+
+
+def _kind_of(text: str) -> str:
+    start = text.find("<")
+    end = text.find(">", start)
+    return text[start : end + 1] if start >= 0 and end > start else WILDCARD
+
+
+def _run_text(left: str, right: str, kinds: set[str]) -> str:
+    """The shown text of a run of variables: the left token's opening punctuation, one kind
+    (TIME if the run has a time in it, <*> if kinds differ), the right token's closing one."""
+    lead = left[: left.find("<")]
+    trail = right[right.find(">") + 1 :]
+    kind = kinds.pop() if len(kinds) == 1 else (TIME if TIME in kinds else WILDCARD)
+    kinds.add(kind)
+    return f"{lead}{kind}{trail}"
+
+
+def tokenize(line: str, max_chars: int = MAX_LINE_CHARS) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Mask one line: its tokens as shown (placeholders by kind) and as grouped (every
+    placeholder ``<*>``).
+
+    Parameters
+    ----------
+    line
+        One log line (or message). Only its first ``max_chars`` characters are read; the last,
+        possibly cut, token of a longer line is dropped.
+    max_chars
+        The bound on the characters analysed.
+
+    Returns
+    -------
+    tuple
+        ``(texts, keys)``, two tuples of the same length.
+
+    >>> tokenize("Received block blk_-1608 of size 91178 from /10.250.10.6")[0]
+    ('Received', 'block', '<ID>', 'of', 'size', '<NUM>', 'from', '<PATH>')
+    """
+    raw = _raw_tokens(line, max_chars)
+    if not raw:
+        return (), ()
+    keys = _token_keys(raw)
+    texts = _token_texts(raw)
+    if _needs_finish(raw, keys, line):
+        shown, keys = _finish(raw, keys, texts)
+        texts = shown if shown is not None else texts
+    return texts, keys
+
+
+def mask(text: str, max_chars: int = MAX_LINE_CHARS) -> str:
+    """``text`` with its variables replaced by placeholders of their kind, whitespace collapsed.
+
+    >>> mask("connection from 222.33.90.199 (222.33.90.199) at Sun Jul 10 03:55:15 2005")
+    'connection from <IP> (<IP>) at <TIME>'
+    """
+    return " ".join(tokenize(text, max_chars)[0])
+
+
+class TemplateMiner:
+    """Groups log lines into templates (see the module docstring for the method).
+
+    The batch path, :meth:`fit` or :meth:`fit_transform`, sees all the lines first and gives the
+    same templates whatever their order. :meth:`match` then finds the template of another line
+    without changing anything, and :meth:`add` also creates a template for a line that fits
+    none.
+
+    Parameters
+    ----------
+    min_distinct
+        How many different words must occur at one position, with the rest of the template
+        equal, before that position is taken for a variable.
+    max_chars
+        The bound on the characters of a line analysed.
+
+    Examples
+    --------
+    >>> miner = TemplateMiner()
+    >>> miner.fit_transform(["session opened for user root", "session opened for user news"])
+    ['session opened for user <USER>', 'session opened for user <USER>']
+    >>> miner.match("session opened for user cyrus")
+    'session opened for user <USER>'
+    >>> miner.match("session closed for user cyrus") is None
+    True
+    """
+
+    def __init__(self, *, min_distinct: int = 6, max_chars: int = MAX_LINE_CHARS) -> None:
+        self.min_distinct = min_distinct
+        self.max_chars = max_chars
+        self._canon: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._text: dict[tuple[str, ...], str] = {}
+        self._counts: Counter[tuple[str, ...]] = Counter()
+        self._shapes: dict[int, set[frozenset[int]]] = defaultdict(set)
+
+    @property
+    def templates(self) -> dict[str, int]:
+        """Each template's text and how many lines it has had (fit plus add)."""
+        return {self._text[k]: c for k, c in self._counts.most_common()}
+
+    def fit(self, lines: Iterable[str]) -> TemplateMiner:
+        """Learn the templates of ``lines`` (replacing any learnt before)."""
+        self.fit_transform(lines)
+        return self
+
+    def fit_transform(self, lines: Iterable[str]) -> list[str]:
+        """Learn the templates of ``lines`` and return each line's template text."""
+        max_chars = self.max_chars
+        per_line: list[tuple[str, ...]] = []
+        # Each key's shown text comes from its smallest and largest line, so it does not depend
+        # on the order of the lines; where their kinds differ, the template shows <*>.
+        low: dict[tuple[str, ...], str] = {}
+        high: dict[tuple[str, ...], str] = {}
+        memo: dict[str, tuple[str, ...]] = {}
+        get = _KEYS.get
+        context = _CONTEXT_WORDS
+        for line in lines:
+            keys = memo.get(line)
+            if keys is None:
+                # line_key(), inlined: this loop is where fitting spends its time.
+                raw = line.split() if len(line) <= max_chars else _raw_tokens(line, max_chars)
+                keys = tuple([get(t) or _key_miss(t) for t in raw])
+                # _needs_finish(), inlined
+                if (
+                    not context.isdisjoint(raw)
+                    or "<*>\x00<*>" in "\x00".join(keys)
+                    or ('"' in line and len(keys) >= _QUOTED_SPAN)
+                ):
+                    keys = _finish(raw, keys, None)[1]
+                memo[line] = keys
+                if line < low.setdefault(keys, line):
+                    low[keys] = line
+                if line > high.setdefault(keys, line):
+                    high[keys] = line
+            per_line.append(keys)
+        counts = Counter(per_line)
+        canon = self._merge(counts)
+        members: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
+        for key, final in canon.items():
+            members[final].append(key)
+        self._canon = canon
+        self._counts = Counter()
+        for key, c in counts.items():
+            self._counts[canon[key]] += c
+        self._text = {}
+        for final, keys in members.items():
+            shown = {tokenize(x, max_chars)[0] for k in keys for x in (low[k], high[k])}
+            self._text[final] = _template_text(final, shown)
+        self._shapes = defaultdict(set)
+        for final in members:
+            wild = frozenset(i for i, t in enumerate(final) if t == WILDCARD)
+            self._shapes[len(final)].add(wild)
+        text = self._text
+        return [text[canon[k]] for k in per_line]
+
+    def _find(self, keys: tuple[str, ...]) -> tuple[str, ...] | None:
+        final = self._canon.get(keys)
+        if final is not None:
+            return final
+        for wild in self._shapes.get(len(keys), ()):
+            probe = tuple(WILDCARD if i in wild else t for i, t in enumerate(keys))
+            final = self._canon.get(probe)
+            if final is not None:
+                return final
+        return None
+
+    def match(self, line: str) -> str | None:
+        """The template of ``line`` among those learnt, or None if it fits none."""
+        final = self._find(line_key(line, self.max_chars))
+        return None if final is None else self._text[final]
+
+    def add(self, line: str) -> str:
+        """The template of ``line``, learning a new one when it fits none (streaming use)."""
+        texts, keys = tokenize(line, self.max_chars)
+        final = self._find(keys)
+        if final is None:
+            final = keys
+            self._canon[keys] = keys
+            self._text[keys] = " ".join(texts)
+            self._shapes[len(keys)].add(frozenset(i for i, t in enumerate(keys) if t == WILDCARD))
+        self._counts[final] += 1
+        return self._text[final]
+
+    def _merge(self, counts: Counter[tuple[str, ...]]) -> dict[tuple[str, ...], tuple[str, ...]]:
+        """Map each key to its merged key: positions with many different words become
+        variables (see the class docstring)."""
+        canon = {k: k for k in counts}
+        by_len: dict[int, set[tuple[str, ...]]] = defaultdict(set)
+        for k in counts:
+            by_len[len(k)].add(k)
+        for n, keys in by_len.items():
+            if n < 3 or n > _MERGE_MAX_TOKENS or len(keys) < self.min_distinct:
+                continue
+            current = set(keys)
+            for _ in range(3):
+                renamed = self._merge_pass(current, n)
+                if not renamed:
+                    break
+                for k in keys:
+                    final = canon[k]
+                    while final in renamed:
+                        final = renamed[final]
+                    canon[k] = final
+                current = {canon[k] for k in keys}
+        return canon
+
+    def _merge_pass(
+        self, keys: set[tuple[str, ...]], n: int
+    ) -> dict[tuple[str, ...], tuple[str, ...]]:
+        renamed: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for p in range(1, n):
+            groups: dict[tuple[str, ...], set[tuple[str, ...]]] = defaultdict(set)
+            for k in keys:
+                if k in renamed:
+                    continue
+                groups[k[:p] + k[p + 1 :]].add(k)
+            for rest, members in groups.items():
+                if len(members) < self.min_distinct:
+                    continue
+                if sum(1 for t in rest if WILDCARD not in t) < 2:
+                    continue
+                merged = rest[:p] + (WILDCARD,) + rest[p:]
+                for k in members:
+                    if k != merged:
+                        renamed[k] = merged
+        return renamed
+
+
+def _template_text(final: tuple[str, ...], shown: set[tuple[str, ...]]) -> str:
+    """The text of a template from the shown tokens of sample lines: where they agree, their
+    text (``<IP>``), else the grouped token (``<*>``)."""
+    if len(shown) == 1:
+        return " ".join(next(iter(shown)))
+    if all(len(v) == len(final) for v in shown):
+        return " ".join(
+            col[0] if len(set(col)) == 1 else key for key, *col in zip(final, *shown, strict=True)
+        )
+    return " ".join(final)
