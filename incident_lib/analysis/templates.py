@@ -10,7 +10,8 @@ Two steps, both deterministic and independent of the order of the lines:
    placeholder of its kind: ``<NUM>``, ``<HEX>``, ``<UUID>``, ``<IP>`` (v4 with port or prefix,
    v6, MAC), ``<TIME>`` (clock times, ISO timestamps, dates and the ``Sun Jul 10 03:55:15 2005``
    form), ``<PATH>``, ``<URL>``, ``<HOST>``, ``<EMAIL>``, ``<FILE>`` (a name with a common file
-   extension), ``<KEY>`` (AWS access key ids), ``<USER>`` (the word after ``user``), ``<STR>``
+   extension), ``<KEY>`` (AWS access key ids), ``<USER>`` (the word after ``user``), ``<NAME>`` (the word
+   after a noun such as ``table``, ``queue``, ``container``, ``role``), ``<STR>``
    (a quoted single word that is not a plain identifier) and ``<ID>`` (any other token with a
    digit in it: ``blk_-3587508140051953248``, ``node-123``, ``core.2275``). ``key=value`` keeps
    the key and masks a non-empty value. Adjacent bare placeholders collapse into one, so a list of
@@ -86,16 +87,32 @@ _WEEKDAYS = frozenset(
     "Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
 )
 _USER_WORDS = frozenset({"user", "User", "USER", "username", "Username", "login", "Login"})
-# A word after "user" that reads as part of the sentence, not as a user name.
+# Nouns after which a single word names a thing rather than belongs to the sentence: "table
+# orders", "container web", "role 'grace'". A general list (the kinds of things logs name), not
+# one per system.
+_NAME_NOUNS = (
+    "table queue topic bucket container pod role job host service function lambda stream index "
+    "database schema key group account project tenant cluster instance volume image namespace "
+    "deployment task worker shard channel tube exchange vhost repository repo branch module "
+    "plugin package program process daemon domain region zone"
+).split()
+_NAME_WORDS = frozenset(
+    v
+    for w in ["user", "username", "login", *_NAME_NOUNS]
+    for base in (w, w.capitalize(), w.upper())
+    for v in (base, base + ":")
+)
+# A word after "user" (or a noun below) that reads as part of the sentence, not as a name.
 _NOT_A_NAME = frozenset(
     "not is was has had does did already from with by for to in on of at the a an and or "
-    "session name id account accounts unknown".split()
+    "are were be been being no none all any this that".split()
 )
-_CONTEXT_WORDS = _USER_WORDS | _MONTHS | _WEEKDAYS
+_NOT_A_USER = _NOT_A_NAME | {"session", "name", "id", "account", "unknown"}
+_CONTEXT_WORDS = _NAME_WORDS | _MONTHS | _WEEKDAYS
 # A double-quoted phrase of this many tokens or more, with a variable in it, is one variable.
 _QUOTED_SPAN = 5
 
-NUM, HEX, UUID, IP, TIME, PATH, URL, HOST, EMAIL, FILE, KEY, USER, STR, ID = (
+NUM, HEX, UUID, IP, TIME, PATH, URL, HOST, EMAIL, FILE, KEY, USER, NAME, STR, ID = (
     "<NUM>",
     "<HEX>",
     "<UUID>",
@@ -108,11 +125,14 @@ NUM, HEX, UUID, IP, TIME, PATH, URL, HOST, EMAIL, FILE, KEY, USER, STR, ID = (
     "<FILE>",
     "<KEY>",
     "<USER>",
+    "<NAME>",
     "<STR>",
     "<ID>",
 )
 _KIND_NAMES = {"ip": IP, "num": NUM, "time": TIME, "uuid": UUID, "hex": HEX, "key": KEY}
-PLACEHOLDERS = frozenset({NUM, HEX, UUID, IP, TIME, PATH, URL, HOST, EMAIL, FILE, KEY, USER, STR, ID})
+PLACEHOLDERS = frozenset(
+    {NUM, HEX, UUID, IP, TIME, PATH, URL, HOST, EMAIL, FILE, KEY, USER, NAME, STR, ID}
+)
 
 # (text, key, bare): the token as shown, the token as grouped (placeholders all WILDCARD), and
 # whether the token is a placeholder with nothing around it.
@@ -285,15 +305,18 @@ def _apply_context(raw: list[str], texts: list[str] | None, keys: list[str]) -> 
         if i + 1 >= n:
             continue
         nxt = raw[i + 1]
-        if tok in _USER_WORDS:
+        if tok in _NAME_WORDS:
             if keys[i + 1] != nxt:
                 continue
-            name = nxt.rstrip(_TRAIL)
-            if name and name.lower() not in _NOT_A_NAME and name[0].isalnum():
-                trail = nxt[len(name) :]
-                keys[i + 1] = WILDCARD + trail
+            start = len(nxt) - len(nxt.lstrip(_LEAD))
+            end = len(nxt.rstrip(_TRAIL))
+            name = nxt[start:end]
+            is_user = tok.rstrip(":").lower() in ("user", "username", "login")
+            stop = _NOT_A_USER if is_user else _NOT_A_NAME
+            if name and name.lower() not in stop and name[0].isalnum():
+                keys[i + 1] = nxt[:start] + WILDCARD + nxt[end:]
                 if texts is not None:
-                    texts[i + 1] = USER + trail
+                    texts[i + 1] = nxt[:start] + (USER if is_user else NAME) + nxt[end:]
         elif nxt[:1].isdigit() or (tok in _WEEKDAYS and nxt in _MONTHS):
             keys[i] = WILDCARD
             if texts is not None:
