@@ -58,7 +58,7 @@ def _first_json(text: str) -> dict[str, Any] | None:
         return None
     try:
         value, _ = json.JSONDecoder().raw_decode(text, start)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return None
     return value if isinstance(value, dict) else None
 
@@ -122,8 +122,9 @@ def error_text(message: str) -> str:
             found = _from_record(record)
             if found is not None:
                 return found
-    while start < len(text) and text[start] in " \t\r\n":
-        start += 1
+    start = len(text) - len(text[start:].lstrip(" \t\r\n")) if start else len(text) - len(
+        text.lstrip(" \t\r\n")
+    )
     end = len(text)
     for stop in ("\n", "\r"):
         at = text.find(stop, start, start + MAX_LINE_CHARS * 2)

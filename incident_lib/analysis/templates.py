@@ -41,8 +41,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 MAX_LINE_CHARS = 2048
-"""Lines are analysed up to this many characters (the rest is ignored, the partial last token
-dropped): a bound on the work per line whatever the input."""
+"""Lines are analysed up to this many characters (the rest is ignored, a token cut there is a
+variable): a bound on the work per line whatever the input."""
 
 WILDCARD = "<*>"
 
@@ -89,12 +89,12 @@ _WEEKDAYS = frozenset(
 _USER_WORDS = frozenset({"user", "User", "USER", "username", "Username", "login", "Login"})
 # Nouns after which a single word names a thing rather than belongs to the sentence: "table
 # orders", "container web", "role 'grace'". A general list (the kinds of things logs name), not
-# one per system.
+# one per system; words that are as often verbs ("process", "index", "stream") are left out.
 _NAME_NOUNS = (
-    "table queue topic bucket container pod role job host service function lambda stream index "
-    "database schema key group account project tenant cluster instance volume image namespace "
-    "deployment task worker shard channel tube exchange vhost repository repo branch module "
-    "plugin package program process daemon domain region zone"
+    "table queue topic bucket container pod role job host service function lambda database "
+    "schema key group account project tenant cluster instance volume namespace deployment task "
+    "worker shard channel vhost repository repo branch module plugin package daemon domain "
+    "region zone"
 ).split()
 _NAME_WORDS = frozenset(
     v
@@ -258,10 +258,12 @@ def _remember(cache: dict[str, str], tok: str, value: str) -> None:
 
 
 def _raw_tokens(line: str, max_chars: int) -> list[str]:
-    cut = len(line) > max_chars
-    raw = (line[:max_chars] if cut else line).split()
-    if cut and raw and not line[max_chars].isspace():
-        raw.pop()
+    """The tokens of the first ``max_chars`` characters; a token cut there is a variable."""
+    if len(line) <= max_chars:
+        return line.split()
+    raw = line[:max_chars].split()
+    if raw and not line[max_chars].isspace() and not line[max_chars - 1].isspace():
+        raw[-1] = WILDCARD
     return raw
 
 
@@ -437,8 +439,8 @@ def tokenize(line: str, max_chars: int = MAX_LINE_CHARS) -> tuple[tuple[str, ...
     Parameters
     ----------
     line
-        One log line (or message). Only its first ``max_chars`` characters are read; the last,
-        possibly cut, token of a longer line is dropped.
+        One log line (or message). Only its first ``max_chars`` characters are read; a token
+        cut there counts as a variable.
     max_chars
         The bound on the characters analysed.
 
