@@ -31,10 +31,10 @@ import sys
 from pathlib import Path
 
 DEST = Path(__file__).resolve().parent / ".data" / "loghub-2k"
-SYSTEMS = (
-    "Android Apache BGL HDFS HPC Hadoop HealthApp Linux Mac OpenSSH OpenStack Proxifier Spark "
-    "Thunderbird Windows Zookeeper"
-).split()
+SYSTEMS = [
+    *("Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux", "Mac"),
+    *("OpenSSH", "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper"),
+]
 log = logging.getLogger("benchmarks.fetch_loghub")
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the templates are data: one log line each)
 """A labelled log corpus written for this project, for the signature benchmark and tests.
 
 Each "system" is a list of templates written after the documented or commonly seen formats of
@@ -24,24 +25,34 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-USERS = (
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _uuid(r: random.Random) -> str:
+    a, b, c, d, e = (r.getrandbits(n) for n in (32, 16, 12, 16, 48))
+    return f"{a:08x}-{b:04x}-4{c:03x}-{d:04x}-{e:012x}"
+
+
+USERS = _words(
     "alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy trent victor "
     "walter admin oracle postgres nagios git ubuntu test guest support info webmaster mysql "
     "ftpuser deploy jenkins backup"
-).split()
-WORDS = (
+)
+WORDS = _words(
     "orders payments invoices customers carts sessions inventory shipments refunds coupons "
     "accounts ledgers audit_log events users products reviews prices"
-).split()
-PROGRAMS = (
+)
+PROGRAMS = _words(
     "chrome.exe firefox.exe Dropbox.exe Skype.exe outlook.exe QQ.exe svchost.exe "
     "git-remote-https.exe putty.exe WeChat.exe"
-).split()
-HOSTS = (
+)
+HOSTS = _words(
     "proxy.cse.cuhk.edu.hk db-primary.prod.internal cache.eu-west-1.example.com "
     "api.github.com s3.amazonaws.com login.microsoftonline.com mail.google.com "
     "updates.example.org ns.marryaward.com graph.facebook.com"
-).split()
+)
 PHRASES = (
     "Connection reset by peer",
     "Broken pipe",
@@ -49,8 +60,8 @@ PHRASES = (
     "Operation timed out",
     "Name or service not known",
 )
-CONTAINERS = "web worker scheduler sidecar envoy redis".split()
-NAMESPACES = "default payments checkout kube-system monitoring".split()
+CONTAINERS = _words("web worker scheduler sidecar envoy redis")
+NAMESPACES = _words("default payments checkout kube-system monitoring")
 AGENTS = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
     "curl/8.4.0",
@@ -89,8 +100,7 @@ SLOTS: dict[str, Slot] = {
     "ipport": lambda r: f"{_ip(r)}:{r.randint(1024, 65535)}",
     "mac": lambda r: ":".join(f"{r.randint(0, 255):02x}" for _ in range(6)),
     "blk": lambda r: f"blk_{r.choice(['', '-'])}{r.randint(10**17, 10**19)}",
-    "uuid": lambda r: "%08x-%04x-4%03x-%04x-%012x"
-    % (r.getrandbits(32), r.getrandbits(16), r.getrandbits(12), r.getrandbits(16), r.getrandbits(48)),
+    "uuid": _uuid,
     "hex": lambda r: f"0x{r.getrandbits(32):08x}",
     "hexid": lambda r: f"{r.getrandbits(64):016x}",
     "user": _pick(USERS),
@@ -99,31 +109,37 @@ SLOTS: dict[str, Slot] = {
     "host": _pick(HOSTS),
     "node": lambda r: f"node-{r.randint(0, 255)}",
     "shorthost": lambda r: r.choice(["dn", "tbird-sm", "ip-10-0-"]) + str(r.randint(1, 400)),
-    "path": lambda r: r.choice(["/var/log/", "/mnt/hadoop/dfs/data/current/", "/srv/app/", "/tmp/"])
-    + r.choice(["subdir", "cache", "run", "data"])
-    + str(r.randint(0, 64))
-    + "/"
-    + r.choice(["part-", "blk_", "seg-"])
-    + str(r.randint(0, 99999)),
-    "apipath": lambda r: r.choice(["/v2/", "/api/v1/"])
-    + f"{r.getrandbits(64):016x}"
-    + r.choice(["/servers/detail", "/os-services", "/flavors", ""]),
+    "path": lambda r: (
+        r.choice(["/var/log/", "/mnt/hadoop/dfs/data/current/", "/srv/app/", "/tmp/"])
+        + r.choice(["subdir", "cache", "run", "data"])
+        + str(r.randint(0, 64))
+        + "/"
+        + r.choice(["part-", "blk_", "seg-"])
+        + str(r.randint(0, 99999))
+    ),
+    "apipath": lambda r: (
+        r.choice(["/v2/", "/api/v1/"])
+        + f"{r.getrandbits(64):016x}"
+        + r.choice(["/servers/detail", "/os-services", "/flavors", ""])
+    ),
     "phrase": _pick(PHRASES),
     "syslogtime": lambda r: _when(r).strftime("%b %d %H:%M:%S"),
     "ctime": lambda r: _when(r).strftime("%a %b %d %H:%M:%S %Y"),
     "iso": lambda r: _when(r).strftime("%Y-%m-%dT%H:%M:%S.") + f"{r.randint(0, 999):03d}Z",
     "clf": lambda r: _when(r).strftime("%d/%b/%Y:%H:%M:%S +0000"),
-    "attempt": lambda r: f"attempt_{r.randint(10**12, 10**13)}_{r.randint(0, 99):04d}_m_"
-    f"{r.randint(0, 999):06d}_{r.randint(0, 3)}",
+    "attempt": lambda r: (
+        f"attempt_{r.randint(10**12, 10**13)}_{r.randint(0, 99):04d}_m_"
+        f"{r.randint(0, 999):06d}_{r.randint(0, 3)}"
+    ),
     "list": lambda r: " ".join(str(r.randint(0, 15)) for _ in range(r.randint(1, 8))),
     "container": _pick(CONTAINERS),
     "ns": _pick(NAMESPACES),
     "agent": _pick(AGENTS),
     "status": _pick(["200", "200", "200", "201", "204", "301", "404", "500", "503"]),
-    "rid": lambda r: "%08x-%04x-4%03x-%04x-%012x"
-    % (r.getrandbits(32), r.getrandbits(16), r.getrandbits(12), r.getrandbits(16), r.getrandbits(48)),
-    "arn": lambda r: f"arn:aws:dynamodb:eu-west-1:{r.randint(10**11, 10**12 - 1)}:table/"
-    + r.choice(WORDS),
+    "rid": _uuid,
+    "arn": lambda r: (
+        f"arn:aws:dynamodb:eu-west-1:{r.randint(10**11, 10**12 - 1)}:table/" + r.choice(WORDS)
+    ),
     "email": lambda r: f"{r.choice(USERS)}@{r.choice(['example.com', 'corp.example.org'])}",
 }
 
@@ -245,11 +261,11 @@ SYSTEMS: dict[str, list[str]] = {
         "LOG:  connection received: host={ip} port={port}",
         "LOG:  connection authorized: user={user} database={word}",
         "LOG:  disconnection: session time: {syslogtime} user={user} database={word} host={ip} port={port}",
-        "LOG:  automatic vacuum of table \"app.public.{word}\": index scans: {small}",
+        'LOG:  automatic vacuum of table "app.public.{word}": index scans: {small}',
         "WARNING:  there is no transaction in progress",
     ],
     "kubelet": [
-        'Back-off restarting failed container {container} in pod {container}-{hexid}_{ns}({uuid})',
+        "Back-off restarting failed container {container} in pod {container}-{hexid}_{ns}({uuid})",
         'Liveness probe failed: Get "http://{ipport}/healthz": context deadline exceeded',
         'Readiness probe failed: Get "http://{ipport}/ready": dial tcp {ipport}: connect: connection refused',
         "Killing container with id docker://{hexid}:Need to kill Pod",
@@ -257,7 +273,7 @@ SYSTEMS: dict[str, list[str]] = {
         'Pulling image "registry.example.com/{container}:{small}.{small}.{small}"',
         "Started container {container}",
         "Created container {container}",
-        "MountVolume.SetUp succeeded for volume \"kube-api-access-{hexid}\"",
+        'MountVolume.SetUp succeeded for volume "kube-api-access-{hexid}"',
         "Node {shorthost} status is now: NodeNotReady",
         "Node {shorthost} status is now: NodeReady",
         "Evicted pod {ns}/{container}-{hexid}: The node was low on resource: memory.",
@@ -274,7 +290,7 @@ SYSTEMS: dict[str, list[str]] = {
         "[INFO]\t{iso}\t{rid}\tProcessing order {int} for {email}",
         "[WARNING]\t{iso}\t{rid}\tRetrying call to {host} after {ms} ms",
         "[ERROR]\t{iso}\t{rid}\tPayment provider returned {status} for order {int}",
-        "{iso}\t{rid}\tERROR\tInvoke Error \t{{\"errorType\":\"TypeError\",\"errorMessage\":\"Cannot read properties of undefined (reading 'id')\",\"stack\":[\"TypeError: Cannot read properties of undefined (reading 'id')\",\"    at Runtime.handler (/var/task/index.js:{int}:{small})\"]}}",
+        '{iso}\t{rid}\tERROR\tInvoke Error \t{{"errorType":"TypeError","errorMessage":"Cannot read properties of undefined (reading \'id\')","stack":["TypeError: Cannot read properties of undefined (reading \'id\')","    at Runtime.handler (/var/task/index.js:{int}:{small})"]}}',
         "{iso}\t{rid}\tINFO\tfetched {int} items from table {word}",
     ],
     "powertools": [
@@ -287,7 +303,7 @@ SYSTEMS: dict[str, list[str]] = {
     "nginx": [
         '{ip} - - [{clf}] "GET {apipath} HTTP/1.1" {status} {int} "-" "{agent}"',
         '{ip} - - [{clf}] "POST {apipath} HTTP/1.1" {status} {int} "-" "{agent}"',
-        "{syslogtime} [error] {pid}#0: *{int} connect() failed (111: Connection refused) while connecting to upstream, client: {ip}, server: {host}, request: \"GET {apipath} HTTP/1.1\", upstream: \"http://{ipport}{apipath}\"",
+        '{syslogtime} [error] {pid}#0: *{int} connect() failed (111: Connection refused) while connecting to upstream, client: {ip}, server: {host}, request: "GET {apipath} HTTP/1.1", upstream: "http://{ipport}{apipath}"',
         "{syslogtime} [error] {pid}#0: *{int} upstream timed out (110: Connection timed out) while reading response header from upstream, client: {ip}, server: {host}",
         "{syslogtime} [warn] {pid}#0: *{int} an upstream response is buffered to a temporary file {path} while reading upstream",
     ],
@@ -329,7 +345,7 @@ def _json_line(kind: str, r: random.Random) -> tuple[str, str]:
             "service": "payment",
             "cold_start": r.random() < 0.1,
             "function_request_id": rid,
-            "exception": "Traceback (most recent call last):\n  File \"/var/task/app.py\", "
+            "exception": 'Traceback (most recent call last):\n  File "/var/task/app.py", '
             f"line {r.randint(10, 200)}, in handler\n    total = price(cart)\n{exc[0]}: {exc[1]}",
             "exception_name": exc[0],
             "xray_trace_id": f"1-{r.getrandbits(32):08x}-{r.getrandbits(96):024x}",
@@ -367,7 +383,7 @@ def _json_line(kind: str, r: random.Random) -> tuple[str, str]:
         "message": {
             "errorType": "TypeError",
             "errorMessage": f"unsupported operand type(s) for +: 'int' and 'str' (item {r.randint(1, 999)})",
-            "stackTrace": ["  File \"/var/task/app.py\", line 3, in handler\n"],
+            "stackTrace": ['  File "/var/task/app.py", line 3, in handler\n'],
         },
     }
     return json.dumps(body), "lambda-json TypeError unsupported operand"

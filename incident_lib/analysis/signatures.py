@@ -106,9 +106,13 @@ def error_text(message: str) -> str:
     """
     text = message if isinstance(message, str) else str(message)
     first_char = text[:1]
-    if not (first_char.isdigit() or first_char in "[ \t") and "{" not in text:
-        if "\n" not in text and "\r" not in text:
-            return text  # a plain one-line message: the common case
+    if (
+        not (first_char.isdigit() or first_char in "[ \t")
+        and "{" not in text
+        and "\n" not in text
+        and "\r" not in text
+    ):
+        return text  # a plain one-line message: the common case
     prefix = None
     if text[:1].isdigit():
         prefix = _LAMBDA_PREFIX.match(text, 0, 256)
@@ -122,8 +126,10 @@ def error_text(message: str) -> str:
             found = _from_record(record)
             if found is not None:
                 return found
-    start = len(text) - len(text[start:].lstrip(" \t\r\n")) if start else len(text) - len(
-        text.lstrip(" \t\r\n")
+    start = (
+        len(text) - len(text[start:].lstrip(" \t\r\n"))
+        if start
+        else len(text) - len(text.lstrip(" \t\r\n"))
     )
     end = len(text)
     for stop in ("\n", "\r"):
@@ -152,22 +158,27 @@ def signatures(messages: Iterable[str], *, miner: TemplateMiner | None = None) -
     :func:`signature`, and templates that differ only in a variable word are merged. The result
     does not depend on the order of the messages.
 
-    >>> signatures([f"table {t} is locked" for t in "abcdef"])[0]
-    'table <*> is locked'
+    >>> names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+    >>> signatures([f"copy of {name} to archive failed" for name in names])[0]
+    'copy of <*> to archive failed'
     """
     miner = miner if miner is not None else TemplateMiner()
-    return miner.fit_transform([_plain(m) or error_text(m) for m in messages])
+    special = _SPECIAL_FIRST
+    # A plain one-line message is its own error text: tested in C, without a call per line.
+    texts = [
+        m
+        if type(m) is str
+        and m[:1] not in special
+        and "{" not in m
+        and "\n" not in m
+        and "\r" not in m
+        else error_text(m)
+        for m in messages
+    ]
+    return miner.fit_transform(texts)
 
 
-def _plain(message: str) -> str | None:
-    """``message`` itself when :func:`error_text` would return it unchanged (checked in C)."""
-    if isinstance(message, str) and message and message[0] not in _SPECIAL_FIRST:
-        if "{" not in message and "\n" not in message and "\r" not in message:
-            return message
-    return None
-
-
-_SPECIAL_FIRST = frozenset("0123456789[ \t")
+_SPECIAL_FIRST = frozenset("0123456789[ \t") | {""}
 
 
 def compare_signatures(

@@ -1,44 +1,50 @@
 """Log template mining: variables masked by kind, then templates that differ only in variable
 positions merged.
 
-Two steps, both deterministic and independent of the order of the lines:
+Both steps are deterministic and independent of the order of the lines.
 
-1. **Masking** (:func:`tokenize`, one line at a time, no state). A line is cut at
-   :data:`MAX_LINE_CHARS` characters, split on whitespace, and each token is classified once (a
-   bounded cache remembers the answer for tokens that repeat). A token keeps its surrounding
-   punctuation (``(``, ``[``, quotes, a trailing ``:`` or ``,``) and its core is replaced by a
-   placeholder of its kind: ``<NUM>``, ``<HEX>``, ``<UUID>``, ``<IP>`` (v4 with port or prefix,
-   v6, MAC), ``<TIME>`` (clock times, ISO timestamps, dates and the ``Sun Jul 10 03:55:15 2005``
-   form), ``<PATH>``, ``<URL>``, ``<HOST>``, ``<EMAIL>``, ``<FILE>`` (a name with a common file
-   extension), ``<KEY>`` (AWS access key ids), ``<USER>`` (the word after ``user``), ``<NAME>`` (the word
-   after a noun such as ``table``, ``queue``, ``container``, ``role``), ``<STR>``
-   (a quoted single word that is not a plain identifier) and ``<ID>`` (any other token with a
-   digit in it: ``blk_-3587508140051953248``, ``node-123``, ``core.2275``). ``key=value`` keeps
-   the key and masks a non-empty value. Adjacent bare placeholders collapse into one, so a list of
-   numbers of any length or a multi-token date is one variable.
-2. **Grouping** (:class:`TemplateMiner`). Lines are grouped by their masked token sequence with
-   the kind of every placeholder ignored (``from <IP>`` and ``from <HOST>`` are the same
-   template). Then, among templates with the same number of tokens, a position where at least
-   ``min_distinct`` different words occur with everything else equal is a variable too (a table
-   or queue name that has no digit), provided it is not the first token and at least two other
-   words stay fixed. Words are otherwise kept: on the loghub corrected templates, lines that
-   differ only in one word (``VM Started``/``VM Stopped``, ``cupsd startup succeeded``/``hcid
-   startup succeeded``) are different events far more often than the same one.
+1. **Masking** (:func:`tokenize`). A line is cut at :data:`MAX_LINE_CHARS` characters and split
+   on whitespace; each token keeps its surrounding punctuation (``(``, ``[``, quotes, a trailing
+   ``:`` or ``,``) and its core is replaced by a placeholder of its kind: ``<NUM>``, ``<HEX>``,
+   ``<UUID>``, ``<IP>`` (v4 with port or prefix, v6, MAC), ``<TIME>`` (clock times, ISO
+   timestamps, dates, ``Sun Jul 10 03:55:15 2005``), ``<PATH>``, ``<URL>``, ``<HOST>``,
+   ``<EMAIL>``, ``<FILE>`` (a name with a common file extension), ``<KEY>`` (AWS access key
+   ids), ``<USER>`` (the word after ``user``), ``<NAME>`` (the word after a noun such as
+   ``table``, ``queue``, ``container``, ``role``), ``<STR>`` (a quoted word that is not a plain
+   identifier, or a quoted phrase of five or more tokens with a variable in it: a user agent)
+   and ``<ID>`` (any other token with a digit: ``blk_-3587508140051953248``, ``node-123``).
+   ``key=value`` keeps the key and masks a non-empty value. Adjacent variables become one, so a
+   list of numbers of any length or a date of five tokens is one variable.
+2. **Grouping** (:class:`TemplateMiner`). Lines are grouped by their masked tokens with the kind
+   of every placeholder ignored (``from <IP>`` and ``from <HOST>`` are one template). Then,
+   among templates with the same number of tokens, a position where at least ``min_distinct``
+   different words occur with everything else equal is a variable too (a name without a digit),
+   and so is a position where some lines have a word and others a variable (``from <IP>``,
+   ``from localhost``), provided it is not the first token and at least two other words stay
+   fixed. Words are
+   otherwise kept: on loghub's corrected templates, lines that differ in one word (``VM
+   Started``/``VM Stopped``, ``cupsd startup succeeded``/``hcid startup succeeded``) are
+   different events far more often than the same one.
+
+Speed: fitting only needs the grouping key of each token, so the hot loop is one cached
+dictionary look-up per token; a token seen for the first time is classified once (a bare token
+with a digit needs no kind at all), the context rules run once per distinct key, and the kinds
+shown in a template's text come from a few sample lines per template.
 
 Why hand-written and not drain3 (installed for the benchmark): drain3 learns online, so a line's
 template depends on the lines before it and on a similarity threshold; the comparison of a
-baseline with an incident window needs keys that do not depend on order. And its masking is a
-list of regular expressions run over the whole line, which is where the time goes on long lines.
+baseline with an incident window needs keys that do not depend on order. Its masking is also a
+list of regular expressions run over the whole line.
 
-Every regular expression here is matched against one token already cut to the line bound, and
-none has nested or overlapping repetition, so the work per line is linear in its length.
+Every regular expression here is matched against one token of a line already cut to the bound,
+and none has nested or overlapping repetition, so the work per line is linear in its length.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 MAX_LINE_CHARS = 2048
 """Lines are analysed up to this many characters (the rest is ignored, a token cut there is a
@@ -49,6 +55,11 @@ WILDCARD = "<*>"
 _LEAD = "([{<\"'`"
 _TRAIL = ")]}>\"'`,;:.!?"
 _QUOTES = "\"'`"
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
 
 _DIGIT = re.compile(r"\d").search
 # One alternation per kind, tried in this order (an IPv4 address also reads as a number, a number
@@ -70,32 +81,38 @@ _WINDOWS_PATH = re.compile(r"[A-Za-z]:\\").match
 _HEX_COLON = frozenset("0123456789abcdefABCDEF:.")
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 _TLDS = frozenset(
-    "com net org io edu gov mil int info biz co uk de fr jp cn hk us eu ca au in local "
-    "internal lan corp home arpa amazonaws aws".split()
+    _words(
+        "com net org io edu gov mil int info biz co uk de fr jp cn hk us eu ca au in local "
+        "internal lan corp home arpa amazonaws aws"
+    )
 )
 _FILE_EXTENSIONS = frozenset(
-    "exe dll so dylib jar war class py pyc js ts java go rs rb php c h cc cpp hpp cs log txt out "
-    "err csv tsv json xml yaml yml toml ini cfg conf properties sh bash bat ps1 dat db sqlite tmp "
-    "pid sock lock gz tgz bz2 xz zip tar rar 7z iso img html htm css png jpg jpeg gif svg pdf doc "
-    "docx xls xlsx plist app pkg dmg deb rpm msi whl egg parquet avro".split()
+    _words(
+        "exe dll so dylib jar war class py pyc js ts java go rs rb php c h cc cpp hpp cs log txt "
+        "out err csv tsv json xml yaml yml toml ini cfg conf properties sh bash bat ps1 dat db "
+        "sqlite tmp pid sock lock gz tgz bz2 xz zip tar rar 7z iso img html htm css png jpg jpeg "
+        "gif svg pdf doc docx xls xlsx plist app pkg dmg deb rpm msi whl egg parquet avro"
+    )
 )
 _MONTHS = frozenset(
-    "Jan Feb Mar Apr May Jun Jul Aug Sep Sept Oct Nov Dec January February March April June "
-    "July August September October November December".split()
+    _words(
+        "Jan Feb Mar Apr May Jun Jul Aug Sep Sept Oct Nov Dec January February March April June "
+        "July August September October November December"
+    )
 )
 _WEEKDAYS = frozenset(
-    "Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+    _words("Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thursday Friday Saturday Sunday")
 )
 _USER_WORDS = frozenset({"user", "User", "USER", "username", "Username", "login", "Login"})
 # Nouns after which a single word names a thing rather than belongs to the sentence: "table
 # orders", "container web", "role 'grace'". A general list (the kinds of things logs name), not
 # one per system; words that are as often verbs ("process", "index", "stream") are left out.
-_NAME_NOUNS = (
+_NAME_NOUNS = _words(
     "table queue topic bucket container pod role job host service function lambda database "
     "schema key group account project tenant cluster instance volume namespace deployment task "
     "worker shard channel vhost repository repo branch module plugin package daemon domain "
     "region zone"
-).split()
+)
 _NAME_WORDS = frozenset(
     v
     for w in ["user", "username", "login", *_NAME_NOUNS]
@@ -104,8 +121,10 @@ _NAME_WORDS = frozenset(
 )
 # A word after "user" (or a noun below) that reads as part of the sentence, not as a name.
 _NOT_A_NAME = frozenset(
-    "not is was has had does did already from with by for to in on of at the a an and or "
-    "are were be been being no none all any this that".split()
+    _words(
+        "not is was has had does did already from with by for to in on of at the a an and or "
+        "are were be been being no none all any this that"
+    )
 )
 _NOT_A_USER = _NOT_A_NAME | {"session", "name", "id", "account", "unknown"}
 _CONTEXT_WORDS = _NAME_WORDS | _MONTHS | _WEEKDAYS
@@ -177,9 +196,13 @@ def _kind_without_digit(core: str, quoted: bool) -> str | None:
     if "." in core and core[0] != "." and core[-1] != ".":
         labels = core.split(".")
         last = labels[-1]
-        if _HOST_CHARS.issuperset(core) and all(labels) and last.isalpha():
-            if len(labels) >= 3 or last in _TLDS:
-                return HOST
+        if (
+            _HOST_CHARS.issuperset(core)
+            and all(labels)
+            and last.isalpha()
+            and (len(labels) >= 3 or last in _TLDS)
+        ):
+            return HOST
         if last.lower() in _FILE_EXTENSIONS and all(labels[:-1]):
             return FILE
     if quoted and not _IDENTIFIER(core):
@@ -268,11 +291,13 @@ def _raw_tokens(line: str, max_chars: int) -> list[str]:
 
 
 def _key_miss(tok: str) -> str:
+    if tok[-1].isdigit() and tok[0] not in _LEAD and "=" not in tok:
+        return WILDCARD  # a number, an address, an id: the most common miss, no regex needed
     if _DIGIT(tok):
         if tok[0] not in _LEAD and tok[-1] not in _TRAIL and "=" not in tok:
-            key = WILDCARD  # a bare variable: the common case
-        else:
-            key = _key_with_digit(tok)
+            # A bare variable, the common case: not cached, it is rarely seen twice.
+            return WILDCARD
+        key = _key_with_digit(tok)
     else:
         key = _classify(tok)[1]
     if len(_KEYS) >= _CACHE_MAX:
@@ -298,17 +323,29 @@ def _token_texts(raw: list[str]) -> tuple[str, ...]:
     return texts
 
 
-def _apply_context(raw: list[str], texts: list[str] | None, keys: list[str]) -> None:
-    """Mask what a token's neighbours reveal: the name after ``user``; month and weekday names
-    that are part of a date."""
-    n = len(raw)
-    for i in [i for i, tok in enumerate(raw) if tok in _CONTEXT_WORDS]:
-        tok = raw[i]
+def _apply_context(
+    texts: list[str] | None, keys: list[str], hits: set[str] | frozenset[str]
+) -> None:
+    """Mask what a word's neighbours reveal: the name after ``user`` or a noun such as
+    ``table``; month and weekday names that are part of a date (followed by a variable).
+    ``hits``: the context words in ``keys`` (found in C; only their positions are visited)."""
+    n = len(keys)
+    where = []
+    for word in hits:
+        i = keys.index(word)
+        while True:
+            where.append(i)
+            try:
+                i = keys.index(word, i + 1)
+            except ValueError:
+                break
+    for i in sorted(where):
+        tok = keys[i]
         if i + 1 >= n:
             continue
-        nxt = raw[i + 1]
+        nxt = keys[i + 1]
         if tok in _NAME_WORDS:
-            if keys[i + 1] != nxt:
+            if WILDCARD in nxt:
                 continue
             start = len(nxt) - len(nxt.lstrip(_LEAD))
             end = len(nxt.rstrip(_TRAIL))
@@ -319,51 +356,60 @@ def _apply_context(raw: list[str], texts: list[str] | None, keys: list[str]) -> 
                 keys[i + 1] = nxt[:start] + WILDCARD + nxt[end:]
                 if texts is not None:
                     texts[i + 1] = nxt[:start] + (USER if is_user else NAME) + nxt[end:]
-        elif nxt[:1].isdigit() or (tok in _WEEKDAYS and nxt in _MONTHS):
+        elif nxt[:3] == WILDCARD or (tok in _WEEKDAYS and nxt in _MONTHS):  # a date
             keys[i] = WILDCARD
             if texts is not None:
                 texts[i] = TIME
 
-def line_key(line: str, max_chars: int = MAX_LINE_CHARS) -> tuple[str, ...]:
-    """The grouping key of one line: the second half of :func:`tokenize`, for less work."""
+
+def raw_key(line: str, max_chars: int = MAX_LINE_CHARS) -> tuple[str, ...]:
+    """Each token of a line masked on its own (before :func:`finish_key`)."""
     raw = line.split() if len(line) <= max_chars else _raw_tokens(line, max_chars)
     get = _KEYS.get
-    keys = tuple([get(t) or _key_miss(t) for t in raw])
-    if _needs_finish(raw, keys, line):
-        keys = _finish(raw, keys, None)[1]
-    return keys
+    return tuple([get(t) or _key_miss(t) for t in raw])
 
 
-def _needs_finish(raw: list[str], keys: tuple[str, ...], line: str) -> bool:
-    """Whether :func:`_finish` could change anything (cheap tests, in C)."""
-    return (
-        not _CONTEXT_WORDS.isdisjoint(raw)
-        or "<*>\x00<*>" in "\x00".join(keys)
-        or ('"' in line and len(keys) >= _QUOTED_SPAN)
-    )
+def line_key(line: str, max_chars: int = MAX_LINE_CHARS) -> tuple[str, ...]:
+    """The grouping key of one line: the second half of :func:`tokenize`, for less work."""
+    return finish_key(raw_key(line, max_chars))
+
+
+def finish_key(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """What the tokens around a token tell, on a key from :func:`raw_key` (see :func:`_finish`).
+    A function of the key alone, so fitting runs it once per distinct key, not once per line."""
+    return _finish(keys, None)[1]
 
 
 def _finish(
-    raw: list[str], keys: tuple[str, ...], texts: tuple[str, ...] | None
+    keys: tuple[str, ...], texts: tuple[str, ...] | None
 ) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
-    """What the tokens around a token tell: the name after ``user``, month and weekday names in
-    a date, a long quoted phrase with variables in it (a user agent) as one variable, and
-    adjacent variables as one (a date of five tokens, a list of numbers of any length)."""
+    """The name after ``user`` or ``table``, month and weekday names in a date, a long quoted
+    phrase with variables in it (a user agent) as one variable, and adjacent variables as one
+    (a date of five tokens, a list of numbers of any length). Each step runs only where a test
+    in C found something for it. Words are their own key, so the keys alone tell all this."""
+    context = _CONTEXT_WORDS.intersection(keys)
+    joined = "\x00".join(keys)
+    quoted = len(keys) >= _QUOTED_SPAN and '"' in joined
+    if not context and not quoted and "<*>\x00<*>" not in joined:
+        return texts, keys
     k = list(keys)
     t = list(texts) if texts is not None else None
-    if not _CONTEXT_WORDS.isdisjoint(raw):
-        _apply_context(raw, t, k)
-    if len(k) >= _QUOTED_SPAN and any(x[:1] == '"' and '"' not in x[1:] for x in raw):
-        _mask_quoted_spans(raw, t, k)
-    if "<*>\x00<*>" in "\x00".join(k):
-        _merge_runs(t, k)
+    if context:
+        _apply_context(t, k, context)
+    if quoted and any(x[:1] == '"' and '"' not in x[1:] for x in k):
+        _mask_quoted_spans(t, k)
+    if context or quoted:
+        joined = "\x00".join(k)
+    if "<*>\x00<*>" in joined:
+        _merge_runs(t, k, joined)
     return (tuple(t) if t is not None else None), tuple(k)
 
 
-def _mask_quoted_spans(raw: list[str], texts: list[str] | None, keys: list[str]) -> None:
+def _mask_quoted_spans(texts: list[str] | None, keys: list[str]) -> None:
     """A double-quoted phrase of at least ``_QUOTED_SPAN`` tokens with a variable in it becomes
     one variable (``"<STR>"``): a user agent, a free-text value. Shorter phrases stay tokens:
     ``"GET <PATH> <PATH>"`` and ``"POST ..."`` are different requests."""
+    raw = list(keys)
     i, n = 0, len(raw)
     while i < n:
         tok = raw[i]
@@ -390,30 +436,24 @@ def _mask_quoted_spans(raw: list[str], texts: list[str] | None, keys: list[str])
             texts[:] = [x for x, ok in zip(texts, keep, strict=True) if ok]
 
 
-def _merge_runs(texts: list[str] | None, keys: list[str]) -> None:
+def _merge_runs(texts: list[str] | None, keys: list[str], joined: str) -> None:
     """Adjacent variables become one: ``3 4 5)`` is ``<*>)``, ``Jul 10 03:55:15 2005`` is
     ``<TIME>``. A variable may keep opening punctuation on the first token of the run and
-    closing punctuation on the last (``(<*>`` ... ``<*>)``)."""
-    out_k: list[str] = []
-    out_t: list[str] = []
-    kinds: list[set[str]] = []
-    prev_open = False
-    for i, key in enumerate(keys):
-        if prev_open and key[:3] == WILDCARD and not key[3:].strip(_TRAIL):
-            out_k[-1] = out_k[-1][:-3] + key
-            prev_open = key == WILDCARD
-            if texts is not None:
-                kinds[-1].add(_kind_of(texts[i]))
-                out_t[-1] = _run_text(out_t[-1], texts[i], kinds[-1])
-            continue
-        out_k.append(key)
-        prev_open = key[-3:] == WILDCARD and not key[:-3].strip(_LEAD)
+    closing punctuation on the last (``(<*>`` ... ``<*>)``). ``joined`` is ``keys`` joined by
+    NUL: the pairs are found there (in C) rather than by a loop over every token."""
+    pairs = []
+    pos = joined.find("<*>\x00<*>")
+    while pos >= 0:
+        left = joined.count("\x00", 0, pos)
+        a, b = keys[left], keys[left + 1]
+        if not a[:-3].strip(_LEAD) and not b[3:].strip(_TRAIL):
+            pairs.append(left)
+        pos = joined.find("<*>\x00<*>", pos + 4)
+    # Right to left, so that earlier indices stay valid; a chain a b c merges into one.
+    for left in reversed(pairs):
+        keys[left : left + 2] = [keys[left][:-3] + keys[left + 1]]
         if texts is not None:
-            out_t.append(texts[i])
-            kinds.append({_kind_of(texts[i])})
-    keys[:] = out_k
-    if texts is not None:
-        texts[:] = out_t
+            texts[left : left + 2] = [_run_text(texts[left], texts[left + 1])]
 
 
 def _kind_of(text: str) -> str:
@@ -422,14 +462,12 @@ def _kind_of(text: str) -> str:
     return text[start : end + 1] if start >= 0 and end > start else WILDCARD
 
 
-def _run_text(left: str, right: str, kinds: set[str]) -> str:
-    """The shown text of a run of variables: the left token's opening punctuation, one kind
-    (TIME if the run has a time in it, <*> if kinds differ), the right token's closing one."""
-    lead = left[: left.find("<")]
-    trail = right[right.find(">") + 1 :]
-    kind = kinds.pop() if len(kinds) == 1 else (TIME if TIME in kinds else WILDCARD)
-    kinds.add(kind)
-    return f"{lead}{kind}{trail}"
+def _run_text(left: str, right: str) -> str:
+    """The shown text of two adjacent variables as one: the left's opening punctuation, one
+    kind (``<TIME>`` if either is a time, ``<*>`` if they differ), the right's closing one."""
+    k1, k2 = _kind_of(left), _kind_of(right)
+    kind = k1 if k1 == k2 else (TIME if TIME in (k1, k2) else WILDCARD)
+    return f"{left[: left.find('<')]}{kind}{right[right.find('>') + 1 :]}"
 
 
 def tokenize(line: str, max_chars: int = MAX_LINE_CHARS) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -455,12 +493,8 @@ def tokenize(line: str, max_chars: int = MAX_LINE_CHARS) -> tuple[tuple[str, ...
     raw = _raw_tokens(line, max_chars)
     if not raw:
         return (), ()
-    keys = _token_keys(raw)
-    texts = _token_texts(raw)
-    if _needs_finish(raw, keys, line):
-        shown, keys = _finish(raw, keys, texts)
-        texts = shown if shown is not None else texts
-    return texts, keys
+    shown, keys = _finish(_token_keys(raw), _token_texts(raw))
+    return shown or (), keys
 
 
 def mask(text: str, max_chars: int = MAX_LINE_CHARS) -> str:
@@ -521,33 +555,24 @@ class TemplateMiner:
         """Learn the templates of ``lines`` and return each line's template text."""
         max_chars = self.max_chars
         per_line: list[tuple[str, ...]] = []
-        # Each key's shown text comes from its smallest and largest line, so it does not depend
-        # on the order of the lines; where their kinds differ, the template shows <*>.
+        # The shown text of a template comes from the smallest line of each of its raw keys, so
+        # it does not depend on the order of the lines; where kinds differ it shows <*>.
         low: dict[tuple[str, ...], str] = {}
-        high: dict[tuple[str, ...], str] = {}
-        memo: dict[str, tuple[str, ...]] = {}
-        get = _KEYS.get
-        context = _CONTEXT_WORDS
+        get, miss = _KEYS.get, _key_miss
         for line in lines:
-            keys = memo.get(line)
-            if keys is None:
-                # line_key(), inlined: this loop is where fitting spends its time.
-                raw = line.split() if len(line) <= max_chars else _raw_tokens(line, max_chars)
-                keys = tuple([get(t) or _key_miss(t) for t in raw])
-                # _needs_finish(), inlined
-                if (
-                    not context.isdisjoint(raw)
-                    or "<*>\x00<*>" in "\x00".join(keys)
-                    or ('"' in line and len(keys) >= _QUOTED_SPAN)
-                ):
-                    keys = _finish(raw, keys, None)[1]
-                memo[line] = keys
-                if line < low.setdefault(keys, line):
-                    low[keys] = line
-                if line > high.setdefault(keys, line):
-                    high[keys] = line
+            # raw_key(), inlined: this loop is where fitting spends its time.
+            raw = line.split() if len(line) <= max_chars else _raw_tokens(line, max_chars)
+            keys = tuple([get(t) or miss(t) for t in raw])
             per_line.append(keys)
-        counts = Counter(per_line)
+            if line < low.setdefault(keys, line):
+                low[keys] = line
+        raw_counts = Counter(per_line)
+        finished = {k: finish_key(k) for k in raw_counts}
+        samples: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        counts: Counter[tuple[str, ...]] = Counter()
+        for k, c in raw_counts.items():
+            samples[finished[k]].append(low[k])
+            counts[finished[k]] += c
         canon = self._merge(counts)
         members: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
         for key, final in canon.items():
@@ -558,14 +583,15 @@ class TemplateMiner:
             self._counts[canon[key]] += c
         self._text = {}
         for final, keys in members.items():
-            shown = {tokenize(x, max_chars)[0] for k in keys for x in (low[k], high[k])}
+            # a few samples per key are enough to tell whether the kinds agree
+            shown = {tokenize(x, max_chars)[0] for k in keys for x in sorted(samples[k])[:8]}
             self._text[final] = _template_text(final, shown)
         self._shapes = defaultdict(set)
         for final in members:
             wild = frozenset(i for i, t in enumerate(final) if t == WILDCARD)
             self._shapes[len(final)].add(wild)
-        text = self._text
-        return [text[canon[k]] for k in per_line]
+        out = {k: self._text[canon[f]] for k, f in finished.items()}
+        return list(map(out.__getitem__, per_line))
 
     def _find(self, keys: tuple[str, ...]) -> tuple[str, ...] | None:
         final = self._canon.get(keys)
@@ -603,7 +629,7 @@ class TemplateMiner:
         for k in counts:
             by_len[len(k)].add(k)
         for n, keys in by_len.items():
-            if n < 3 or n > _MERGE_MAX_TOKENS or len(keys) < self.min_distinct:
+            if n < 3 or n > _MERGE_MAX_TOKENS or len(keys) < 2:
                 continue
             current = set(keys)
             for _ in range(3):
@@ -629,11 +655,16 @@ class TemplateMiner:
                     continue
                 groups[k[:p] + k[p + 1 :]].add(k)
             for rest, members in groups.items():
-                if len(members) < self.min_distinct:
+                if len(members) < 2:
+                    continue
+                # many words at p, or a word where other lines have a variable ("from <IP>" and
+                # "from localhost"): a variable
+                variable = any(k[p] == WILDCARD for k in members)
+                if len(members) < self.min_distinct and not variable:
                     continue
                 if sum(1 for t in rest if WILDCARD not in t) < 2:
                     continue
-                merged = rest[:p] + (WILDCARD,) + rest[p:]
+                merged = (*rest[:p], WILDCARD, *rest[p:])
                 for k in members:
                     if k != merged:
                         renamed[k] = merged

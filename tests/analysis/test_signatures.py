@@ -57,7 +57,10 @@ def grouping_accuracy(truth: list[str], predicted: list[str]) -> float:
         ("id 8f507cfc-1234-4697-b07a-ac58fc914c95 took 12.5 ms", "id <UUID> took <NUM> ms"),
         ("key AKIAIOSFODNN7EXAMPLE from 10.1.2.3", "key <KEY> from <IP>"),
         ("object at 0x7f3a2b9c", "object at <HEX>"),
-        ("Received block blk_-3587508140051953248 of size 67108864", "Received block <ID> of size <NUM>"),
+        (
+            "Received block blk_-3587508140051953248 of size 67108864",
+            "Received block <ID> of size <NUM>",
+        ),
         ("Receiving from 10.251.30.6:33145", "Receiving from <IP>"),
         ("reverse mapping for ns.marryaward.com failed", "reverse mapping for <HOST> failed"),
         ("Deleting file /mnt/hadoop/dfs/data/current", "Deleting file <PATH>"),
@@ -70,12 +73,21 @@ def grouping_accuracy(truth: list[str], predicted: list[str]) -> float:
         ),
         ("started at 2024-03-01T12:00:00.123Z", "started at <TIME>"),
         ("Targeting [node-123] and node-D1", "Targeting [<ID>] and <ID>"),
-        ("session opened for user root by (uid=0)", "session opened for user <USER> by (uid=<NUM>)"),
+        (
+            "session opened for user root by (uid=0)",
+            "session opened for user <USER> by (uid=<NUM>)",
+        ),
         ("Invalid user webmaster from 173.234.31.186", "Invalid user <USER> from <IP>"),
         ("check pass; user unknown", "check pass; user unknown"),
-        ("logname= uid=0 tty=NODEVssh ruser= rhost=1.2.3.4", "logname= uid=<NUM> tty=<STR> ruser= rhost=<IP>"),
+        (
+            "logname= uid=0 tty=NODEVssh ruser= rhost=1.2.3.4",
+            "logname= uid=<NUM> tty=<STR> ruser= rhost=<IP>",
+        ),
         ("Table orders not found", "Table <NAME> not found"),
-        ("user 'bob@example.com' missing field 'currency'", "user '<EMAIL>' missing field 'currency'"),
+        (
+            "user 'bob@example.com' missing field 'currency'",
+            "user '<EMAIL>' missing field 'currency'",
+        ),
         ("IRQs 3 4 5 6 7 9 10 11 routed", "IRQs <NUM> routed"),
         ("  spaces   collapse\tto one  ", "spaces collapse to one"),
     ],
@@ -85,7 +97,9 @@ def test_masks_variables_by_kind(line, masked):
 
 
 def test_a_user_agent_is_one_variable_but_a_short_request_is_not():
-    get = '1.2.3.4 "GET /v2/a/servers HTTP/1.1" 200 "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101"'
+    get = (
+        '1.2.3.4 "GET /v2/a/servers HTTP/1.1" 200 "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101"'
+    )
     post = get.replace("GET", "POST").replace("X11; Linux", "Macintosh; Intel")
     assert signature(get) == '<IP> "GET <PATH>" <NUM> "<STR>"'
     assert signature(post) == '<IP> "POST <PATH>" <NUM> "<STR>"'
@@ -94,16 +108,29 @@ def test_a_user_agent_is_one_variable_but_a_short_request_is_not():
 # --- grouping --------------------------------------------------------------------------------
 
 SAME = [
-    ("PacketResponder 1 for block blk_38865049064139660 terminating",
-     "PacketResponder 2 for block blk_-6952295868487656571 terminating"),
-    ("Failed password for root from 1.2.3.4 port 22 ssh2",
-     "Failed password for root from 5.6.7.8 port 50022 ssh2"),
-    ("Received disconnect from 10.0.0.1 (host.example.com)", "Received disconnect from db1.internal (db1.internal)"),
-    ("PCI Interrupt Link [LNKA] (IRQs 3 4 5) *0, disabled.", "PCI Interrupt Link [LNKA] (IRQs 11) *7, disabled."),
+    (
+        "PacketResponder 1 for block blk_38865049064139660 terminating",
+        "PacketResponder 2 for block blk_-6952295868487656571 terminating",
+    ),
+    (
+        "Failed password for root from 1.2.3.4 port 22 ssh2",
+        "Failed password for root from 5.6.7.8 port 50022 ssh2",
+    ),
+    (
+        "Received disconnect from 10.0.0.1 (host.example.com)",
+        "Received disconnect from db1.internal (db1.internal)",
+    ),
+    (
+        "PCI Interrupt Link [LNKA] (IRQs 3 4 5) *0, disabled.",
+        "PCI Interrupt Link [LNKA] (IRQs 11) *7, disabled.",
+    ),
     ("session closed for user root", "session closed for user cyrus"),
 ]
 DIFFERENT = [
-    ("[instance: 0d1f] VM Started (Lifecycle Event)", "[instance: 0d1f] VM Stopped (Lifecycle Event)"),
+    (
+        "[instance: 0d1f] VM Started (Lifecycle Event)",
+        "[instance: 0d1f] VM Stopped (Lifecycle Event)",
+    ),
     ("cupsd startup succeeded", "hcid startup succeeded"),
     ("session opened for user root", "session closed for user root"),
     ('1.2.3.4 "GET /v2/x HTTP/1.1" status: 200', '1.2.3.4 "POST /v2/x HTTP/1.1" status: 200'),
@@ -193,8 +220,12 @@ POWERTOOLS = {
 def test_powertools_error_is_keyed_by_exception_name_and_message_template():
     line = json.dumps(POWERTOOLS)
     other_trace = json.dumps(
-        {**POWERTOOLS, "message": "Failed to process order 99", "exception": "Traceback ...\n"
-         "  File \"/var/task/other.py\", line 3, in f\nKeyError: 'currency'"}
+        {
+            **POWERTOOLS,
+            "message": "Failed to process order 99",
+            "exception": "Traceback ...\n"
+            "  File \"/var/task/other.py\", line 3, in f\nKeyError: 'currency'",
+        }
     )
     assert signature(line) == "KeyError: Failed to process order <NUM>"
     assert signature(other_trace) == signature(line)
@@ -211,8 +242,17 @@ def test_lambda_runtime_json_error_is_keyed_by_type_and_message_not_the_stack():
         "stackTrace": ['  File "/var/task/app.py", line 12, in handler\n'],
     }
     a = f"2026-11-18T12:00:00.000Z\t8f507cfc-1234-4697-b07a-ac58fc914c95\tERROR\t{json.dumps(body)}"
-    b = json.dumps({**body, "stackTrace": ["somewhere else"], "errorMessage": body["errorMessage"].replace("orders", "carts")})
-    assert signature(a) == "ResourceNotFoundException: Requested resource not found: Table: <NAME> not found"
+    b = json.dumps(
+        {
+            **body,
+            "stackTrace": ["somewhere else"],
+            "errorMessage": body["errorMessage"].replace("orders", "carts"),
+        }
+    )
+    assert (
+        signature(a)
+        == "ResourceNotFoundException: Requested resource not found: Table: <NAME> not found"
+    )
     assert signature(b) == signature(a)
     assert signature(_line(1, "KeyError", "'currency'")["message"]) == "KeyError: 'currency'"
 
@@ -223,26 +263,36 @@ def test_lambda_json_log_format_and_node_invoke_error():
             "timestamp": "2026-11-18T12:00:00Z",
             "level": "ERROR",
             "requestId": "r1",
-            "message": {"errorType": "TypeError", "errorMessage": "bad operand 7", "stackTrace": []},
+            "message": {
+                "errorType": "TypeError",
+                "errorMessage": "bad operand 7",
+                "stackTrace": [],
+            },
         }
     )
     assert signature(json_format) == "TypeError: bad operand <NUM>"
     node = (
         "2026-11-18T12:00:00.000Z\tr1\tERROR\tInvoke Error \t"
-        '{"errorType":"Error","errorMessage":"boom 42","stack":["Error: boom 42","    at x (/var/task/index.js:1:2)"]}'
+        '{"errorType":"Error","errorMessage":"boom 42",'
+        '"stack":["Error: boom 42","    at x (/var/task/index.js:1:2)"]}'
     )
     assert signature(node) == "Error: boom <NUM>"
 
 
 def test_lambda_text_formats():
-    node_text = "2026-11-18T12:00:00.123Z\t8f507cfc-1234-4697-b07a-ac58fc914c95\tERROR\tPayment failed for order 17"
-    python_text = "[ERROR]\t2026-11-18T12:00:00.123Z\t8f507cfc-1234-4697-b07a-ac58fc914c95\tPayment failed for order 18"
+    rid = "8f507cfc-1234-4697-b07a-ac58fc914c95"
+    node_text = f"2026-11-18T12:00:00.123Z\t{rid}\tERROR\tPayment failed for order 17"
+    python_text = f"[ERROR]\t2026-11-18T12:00:00.123Z\t{rid}\tPayment failed for order 18"
     assert signature(node_text) == signature(python_text) == "Payment failed for order <NUM>"
-    assert signature("[ERROR] KeyError: 'sku'\rTraceback (most recent call last):") == "KeyError: 'sku'"
+    assert (
+        signature("[ERROR] KeyError: 'sku'\rTraceback (most recent call last):")
+        == "KeyError: 'sku'"
+    )
     assert error_text('{"level":"INFO","message":"order 123 done"}') == "order 123 done"
-    assert signature(
-        "REPORT RequestId: 8f507cfc-1234-4697-b07a-ac58fc914c95\tDuration: 1.5 ms"
-    ) == "REPORT RequestId: <UUID> Duration: <NUM> ms"
+    assert (
+        signature("REPORT RequestId: 8f507cfc-1234-4697-b07a-ac58fc914c95\tDuration: 1.5 ms")
+        == "REPORT RequestId: <UUID> Duration: <NUM> ms"
+    )
     assert signature("") == ""
 
 
@@ -318,7 +368,9 @@ def test_a_new_value_of_a_variable_word_is_not_a_new_error():
     """Templates are learnt from both windows together: a catalog name first seen in the
     incident window fills a variable the baseline already had, it is no new error."""
     words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
-    rows = [_line(i * 5, "SyncError", f"sync of catalog {w} failed twice") for i, w in enumerate(words)]
+    rows = [
+        _line(i * 5, "SyncError", f"sync of catalog {w} failed twice") for i, w in enumerate(words)
+    ]
     rows += [_line(61 + i, "SyncError", "sync of catalog zulu failed twice") for i in range(4)]
     table = compare_signatures(
         pd.DataFrame(rows),
