@@ -325,6 +325,26 @@ SYSTEMS: dict[str, list[str]] = {
 }
 
 
+# One template per system that appears only in the last quarter of its lines: the error an
+# incident brings. Each is close to a template of the baseline (one word apart, or the same
+# exception type), so a miner that merges too much calls it old.
+LATE: dict[str, str] = {
+    "hdfs": "PacketResponder {small} for block {blk} interrupted",
+    "sshd": "Accepted keyboard-interactive/pam for {user} from {ip} port {port} ssh2",
+    "linux": "hcid shutdown succeeded",
+    "openstack": "[instance: {uuid}] VM Crashed (Lifecycle Event)",
+    "proxy": "{prog} - {host}:{port} open through proxy {host}:{port} HTTP",
+    "spark": "Lost task {float} in stage {float} (TID {int}, {shorthost}): ExecutorLostFailure",
+    "postgres": "FATAL:  the database system is shutting down",
+    "kubelet": "Node {shorthost} status is now: NodeHasDiskPressure",
+    "lambda": "[ERROR] KeyError: 'sku'\rTraceback (most recent call last):\r  File \"/var/task/app.py\", line {int}, in handler",
+    "powertools": "JSON:powertools_new_error",
+    "nginx": "{syslogtime} [crit] {pid}#0: *{int} SSL_do_handshake() failed while SSL handshaking, client: {ip}",
+    "app": "Feature flag new-checkout is BROKEN for tenant {hexid}",
+}
+LATE_SHARE = 0.04
+
+
 def _json_line(kind: str, r: random.Random) -> tuple[str, str]:
     """One structured line and its true template (error type and message template)."""
     rid = SLOTS["rid"](r)
@@ -351,6 +371,18 @@ def _json_line(kind: str, r: random.Random) -> tuple[str, str]:
             "xray_trace_id": f"1-{r.getrandbits(32):08x}-{r.getrandbits(96):024x}",
         }
         return json.dumps(body), f"powertools {exc[0]}: Failed to process order <*>"
+    if kind == "powertools_new_error":
+        body = {
+            "level": "ERROR",
+            "location": "handler:61",
+            "message": f"Failed to process order {r.randint(1, 10**6)}",
+            "timestamp": ts,
+            "service": "payment",
+            "function_request_id": rid,
+            "exception": "Traceback (most recent call last):\n  ...\nZeroDivisionError: division by zero",
+            "exception_name": "ZeroDivisionError",
+        }
+        return json.dumps(body), "powertools ZeroDivisionError: Failed to process order <*>"
     if kind == "powertools_info":
         body = {
             "level": "INFO",
@@ -411,15 +443,18 @@ def _fill(template: str, r: random.Random) -> str:
 
 def generate(system: str, n: int = 2000, seed: int = 7) -> list[tuple[str, str]]:
     """``n`` lines of ``system`` with their true template, Zipf-like template frequencies (the
-    order of the templates is shuffled per system, so the first is not always the most common).
+    order of the templates is shuffled per system, so the first is not always the most common);
+    in the last quarter, ``LATE_SHARE`` of the lines are the system's :data:`LATE` template.
     """
     r = random.Random(f"{system}-{seed}")
     templates = list(SYSTEMS[system])
     r.shuffle(templates)
     weights = [1.0 / (rank + 1) ** 1.1 for rank in range(len(templates))]
     out = []
-    for _ in range(n):
+    for i in range(n):
         t = r.choices(templates, weights)[0]
+        if i >= n * 3 // 4 and r.random() < LATE_SHARE:
+            t = LATE[system]
         if t.startswith("JSON:"):
             out.append(_json_line(t[5:], r))
         else:

@@ -200,7 +200,9 @@ def compare_signatures(
     events
         One row per log line: ``timestamp`` (tz-aware) and ``message`` (column names are
         parameters); an ``event_id`` column, when present, is kept for the example line; a
-        ``signature`` column, when present, is used as it is (not computed again).
+        ``signature`` column, when present, is used as it is (not computed again). Without one,
+        the signatures are learnt by :func:`signatures` from the lines of both windows
+        together, so a line gets the same signature in either window.
     incident_start, incident_end
         The incident window (end default: the last event, inclusive).
     baseline_start, baseline_end
