@@ -291,7 +291,7 @@ def _raw_tokens(line: str, max_chars: int) -> list[str]:
 
 
 def _key_miss(tok: str) -> str:
-    if tok[-1].isdigit() and tok[0] not in _LEAD and "=" not in tok:
+    if tok[-1] in "0123456789" and tok[0] not in _LEAD and "=" not in tok:
         return WILDCARD  # a number, an address, an id: the most common miss, no regex needed
     if _DIGIT(tok):
         if tok[0] not in _LEAD and tok[-1] not in _TRAIL and "=" not in tok:

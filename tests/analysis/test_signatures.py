@@ -18,7 +18,7 @@ from incident_lib.analysis import (
     signatures,
 )
 from incident_lib.analysis.signatures import error_text
-from incident_lib.analysis.templates import MAX_LINE_CHARS, line_key
+from incident_lib.analysis.templates import MAX_LINE_CHARS, clear_cache, line_key, tokenize
 
 T0 = pd.Timestamp("2026-11-18T12:00Z")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "signatures"
@@ -161,6 +161,17 @@ def test_a_position_with_many_words_becomes_a_variable_and_few_words_stay():
     # the first token is never merged this way: "cupsd startup succeeded" is its own event
     daemons = [f"{w} startup succeeded now" for w in words]
     assert len(set(signatures(daemons))) == len(words)
+
+
+def test_the_fast_grouping_key_is_the_key_of_the_full_masking():
+    """Fitting computes keys without kinds (line_key); they must equal tokenize()'s keys."""
+    rows = [json.loads(x) for x in (FIXTURES / "labelled_lines.jsonl").read_text().splitlines()]
+    odd = ["x\u00b2 \u00b2 \u0663\u0664 (1) [a=1] 'k'=v =5 a= ==", 'user "bob", Jul 4 ::1 12:00']
+    for line in [error_text(r["line"]) for r in rows] + odd:
+        clear_cache()
+        fast = line_key(line)
+        clear_cache()
+        assert fast == tokenize(line)[1], line
 
 
 def test_templates_do_not_depend_on_the_order_of_the_lines():
