@@ -5,7 +5,8 @@
   days where known), with the method, the baseline and a confidence.
 - :func:`rank_changes` / :func:`culprit_finding`: which CloudTrail change caused it, each
   checked against what the metric did after it; "no related change found" when none fits.
-- :func:`signature` / :func:`compare_signatures` / :func:`signature_findings`: new errors.
+- :func:`signature` / :func:`signatures` / :class:`TemplateMiner` / :func:`compare_signatures` /
+  :func:`signature_findings`: log templates, and errors new or surging against a baseline.
 - :func:`impact`: failed requests, error rate, minutes in ALARM.
 - :func:`sibling_scan`: which sibling resources are affected.
 """
@@ -17,14 +18,17 @@ from incident_lib.analysis.impact import alarm_minutes, alarm_periods, impact
 from incident_lib.analysis.onset import Onset, detect_onset, same_time_previous_days
 from incident_lib.analysis.siblings import sibling_scan
 from incident_lib.analysis.signatures import (
+    TemplateMiner,
     compare_signatures,
     mask,
     signature,
     signature_findings,
+    signatures,
 )
 
 __all__ = [
     "Onset",
+    "TemplateMiner",
     "alarm_minutes",
     "alarm_periods",
     "compare_signatures",
@@ -38,4 +42,5 @@ __all__ = [
     "sibling_scan",
     "signature",
     "signature_findings",
+    "signatures",
 ]

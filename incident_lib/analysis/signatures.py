@@ -1,115 +1,184 @@
 """Error signatures: log lines reduced to templates, compared between a baseline and the
 incident window to tell new errors from old ones.
 
-Why regular expressions and not drain3 (installed): drain3 learns templates online, so the
-template a line gets depends on which lines came before it and on a similarity threshold. A
-baseline window and an incident window clustered separately (or in another order) can give the
-same error two different templates, and the comparison needs keys that are stable and
-order-independent. Masking ids, numbers and data values gives exactly that, and it reads the
-structured ``errorType``/``errorMessage`` fields that drain3 knows nothing about.
+:func:`signature` is the template of one line on its own: structured error lines (Lambda's
+``errorType``/``errorMessage``, Powertools' ``exception_name``/``message``) keyed by the error
+type and the masked message, anything else masked by kind (:mod:`incident_lib.analysis.templates`).
+:func:`signatures` does the same for many lines at once and also merges templates that differ
+only in a variable word; :func:`compare_signatures` uses it on the union of both windows, so a
+line gets the same signature whichever window it is in and whatever the order of the lines.
+
+Why not drain3 (installed for the benchmark only): it learns templates online, so a line's
+template depends on the lines that came before it and on a similarity threshold, where the
+comparison needs keys that are stable and order-independent; it knows nothing of the
+``errorType``/``errorMessage`` fields either. ``benchmarks/bench_signatures.py`` measures both.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
+from incident_lib.analysis.templates import MAX_LINE_CHARS, TemplateMiner, mask
 from incident_lib.findings import Evidence, Finding
 from incident_lib.timeutil import ensure_utc
 
-# Lambda text format: "<iso ts>\t<requestId>\t<LEVEL>\t<text>"
-_LAMBDA_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}T[\d:.]+Z\t(?P<rid>[^\t]*)\t(?P<level>[A-Z]+)\t")
-_RUNTIME_ERROR = re.compile(r"^\[(?P<level>ERROR|WARNING|WARN|CRITICAL)\]\s+")
-_MASKS: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(
-            r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
-        ),
-        "<UUID>",
-    ),
-    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), "<KEY>"),
-    (
-        re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"),
-        "<TIME>",
-    ),
-    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"), "<IP>"),
-    (
-        re.compile(
-            r"\b(?:0x)?[0-9a-fA-F]*\d[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b"
-            r"|\b(?:0x)?[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\d[0-9a-fA-F]*\b"
-        ),
-        "<HEX>",
-    ),
-    (re.compile(r"(?<![\w<])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w>])"), "<NUM>"),
+__all__ = [
+    "MAX_LINE_CHARS",
+    "TemplateMiner",
+    "compare_signatures",
+    "error_text",
+    "mask",
+    "signature",
+    "signature_findings",
+    "signatures",
 ]
-# A quoted value is data (masked) unless it is a bare identifier such as a key name:
-# "KeyError: 'currency'" keeps its key, "user 'bob@x.com' not found" does not keep the address.
-_QUOTED = re.compile(r"'([^'\n]{0,200})'|\"([^\"\n]{0,200})\"")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z_.\-]{0,63}$")
-_SPACES = re.compile(r"\s+")
+
+# Lambda's text formats: Node.js and others "<iso ts>\t<requestId>\t<LEVEL>\t<text>", Python
+# "[<LEVEL>]\t<iso ts>\t<requestId>\t<text>". Each part is a bounded character class: linear.
+_LAMBDA_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}T[\d:.]{1,20}Z\t[^\t]{0,64}\t[A-Z]{1,10}\t")
+_PYTHON_PREFIX = re.compile(r"\[[A-Z]{1,10}\]\t\d{4}-\d{2}-\d{2}T[\d:.]{1,20}Z\t[^\t]{0,64}\t")
+_RUNTIME_LEVEL = re.compile(r"\[(?:ERROR|WARNING|WARN|CRITICAL|FATAL|INFO|DEBUG)\]\s{1,8}")
+# JSON is parsed (linear, in C) only in lines up to this size; longer ones are read as text.
+MAX_JSON_CHARS = 1 << 20
+_TYPE_KEYS = ("errorType", "error_type", "exception_name", "exceptionName", "exception_type")
+_MESSAGE_KEYS = ("errorMessage", "error_message")
+_TEXT_KEYS = ("message", "msg", "Message")
 
 STATUS_ORDER = {"new": 0, "surging": 1, "steady": 2, "gone": 3}
 
 
-def _mask_quoted(match: re.Match[str]) -> str:
-    inner = match.group(1) if match.group(1) is not None else match.group(2)
-    quote = match.group(0)[0]
-    return match.group(0) if _IDENTIFIER.match(inner) else f"{quote}<STR>{quote}"
-
-
-def mask(text: str) -> str:
-    """Replace the variable parts of ``text`` by placeholders: ``<UUID>``, ``<KEY>`` (access
-    key ids), ``<TIME>``, ``<IP>``, ``<HEX>`` (tokens mixing hex letters and digits), ``<NUM>``,
-    and quoted values that are not bare identifiers (``'<STR>'``); collapse whitespace."""
-    out = _QUOTED.sub(_mask_quoted, text)
-    for pattern, token in _MASKS:
-        out = pattern.sub(token, out)
-    return _SPACES.sub(" ", out).strip()
-
-
 def _first_json(text: str) -> dict[str, Any] | None:
     start = text.find("{")
-    if start < 0:
+    if start < 0 or len(text) > MAX_JSON_CHARS:
         return None
     try:
-        value, _ = json.JSONDecoder().raw_decode(text[start:])
-    except ValueError:
+        value, _ = json.JSONDecoder().raw_decode(text, start)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return None
     return value if isinstance(value, dict) else None
 
 
-def signature(message: str) -> str:
-    """The template of one log line or error message.
+def _last_line(text: str) -> str:
+    """The last non-empty line of a traceback: ``KeyError: 'currency'``."""
+    for line in reversed(text[-MAX_LINE_CHARS:].splitlines()):
+        if line.strip():
+            return line.strip()
+    return ""
 
-    Structured lines (JSON, alone or after Lambda's ``ts\\trequestId\\tLEVEL\\t`` prefix) with
-    ``errorType`` give ``"<errorType>: <masked errorMessage>"``; other JSON lines give their
-    masked ``message`` (or ``msg``). Python runtime lines (``[ERROR] KeyError: 'x'\\nTraceback
-    ...``) give their first line without the level. Anything else is masked as a whole (first
-    line only).
+
+def _from_record(record: dict[str, Any]) -> str | None:
+    """The error text of a structured record, or None when it has none."""
+    inner = record.get("message")
+    if isinstance(inner, dict):  # Lambda's JSON log format: the error object is the message
+        record = {**record, **inner}
+    etype = next((record[k] for k in _TYPE_KEYS if isinstance(record.get(k), str)), None)
+    emsg = next((record[k] for k in _MESSAGE_KEYS if isinstance(record.get(k), str)), None)
+    text = next((record[k] for k in _TEXT_KEYS if isinstance(record.get(k), str)), None)
+    exception = record.get("exception")
+    if isinstance(exception, str) and exception.strip():
+        last = _last_line(exception)  # Powertools: the formatted traceback
+        if etype is None and ":" in last:
+            etype, _, rest = last.partition(":")
+            emsg = emsg or rest.strip()
+        elif etype is None:
+            etype = last
+    if etype:
+        detail = emsg if emsg else text
+        return f"{etype}: {detail}" if detail else str(etype)
+    return text
+
+
+def error_text(message: str) -> str:
+    """The part of a log line that identifies its error, before masking.
+
+    Lambda's text prefixes (``ts\\trequestId\\tLEVEL\\t`` and Python's
+    ``[LEVEL]\\tts\\trequestId\\t``) are dropped. A JSON record (alone or after a prefix) gives
+    ``"<error type>: <error message>"`` from Lambda's ``errorType``/``errorMessage`` (also
+    inside a JSON-format ``message`` object), or Powertools' ``exception_name`` and ``message``
+    (the type from the traceback's last line when only ``exception`` is there); a record with no
+    error gives its ``message`` (or ``msg``). Anything else gives its first line, without a
+    runtime ``[ERROR]`` level. A stack trace never enters the text.
+    """
+    text = message if isinstance(message, str) else str(message)
+    first_char = text[:1]
+    if (
+        not (first_char.isdigit() or first_char in "[ \t")
+        and "{" not in text
+        and "\n" not in text
+        and "\r" not in text
+    ):
+        return text  # a plain one-line message: the common case
+    prefix = None
+    if text[:1].isdigit():
+        prefix = _LAMBDA_PREFIX.match(text, 0, 256)
+    elif text[:1] == "[":
+        prefix = _PYTHON_PREFIX.match(text, 0, 256)
+    start = prefix.end() if prefix else 0
+    brace = text.find("{", start, start + MAX_LINE_CHARS)
+    if brace >= 0:
+        record = _first_json(text[start:] if start else text)
+        if record is not None:
+            found = _from_record(record)
+            if found is not None:
+                return found
+    start = (
+        len(text) - len(text[start:].lstrip(" \t\r\n"))
+        if start
+        else len(text) - len(text.lstrip(" \t\r\n"))
+    )
+    end = len(text)
+    for stop in ("\n", "\r"):
+        at = text.find(stop, start, start + MAX_LINE_CHARS * 2)
+        if 0 <= at < end:
+            end = at
+    first = text[start : min(end, start + MAX_LINE_CHARS * 2)]
+    level = _RUNTIME_LEVEL.match(first) if first[:1] == "[" else None
+    return first[level.end() :] if level else first
+
+
+def signature(message: str) -> str:
+    """The template of one log line or error message, on its own (see :func:`error_text` for
+    what is read and :func:`mask` for what is masked).
 
     >>> signature('{"errorType": "KeyError", "errorMessage": "\\'currency\\'"}')
     "KeyError: 'currency'"
     >>> signature("TimeoutError: no reply after 3000 ms from 10.0.4.17")
     'TimeoutError: no reply after <NUM> ms from <IP>'
     """
-    text = str(message)
-    prefix = _LAMBDA_PREFIX.match(text)
-    body = text[prefix.end() :] if prefix else text
-    record = _first_json(body) if "{" in body else None
-    if record is not None:
-        etype = record.get("errorType") or record.get("error_type") or record.get("exception")
-        emsg = record.get("errorMessage") or record.get("error_message")
-        if etype:
-            return mask(f"{etype}: {emsg}" if emsg else str(etype))
-        for key in ("message", "msg", "Message"):
-            if isinstance(record.get(key), str):
-                return mask(record[key])
-    first = body.strip().splitlines()[0] if body.strip() else ""
-    first = _RUNTIME_ERROR.sub("", first.split("\r", 1)[0])
-    return mask(first)
+    return mask(error_text(message))
+
+
+def signatures(messages: Iterable[str], *, miner: TemplateMiner | None = None) -> list[str]:
+    """The template of each of ``messages``, learnt from all of them together: like
+    :func:`signature`, and templates that differ only in a variable word are merged. The result
+    does not depend on the order of the messages.
+
+    >>> names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+    >>> signatures([f"copy of {name} to archive failed" for name in names])[0]
+    'copy of <*> to archive failed'
+    """
+    miner = miner if miner is not None else TemplateMiner()
+    special = _SPECIAL_FIRST
+    # A plain one-line message is its own error text: tested in C, without a call per line.
+    texts = [
+        m
+        if type(m) is str
+        and m[:1] not in special
+        and "{" not in m
+        and "\n" not in m
+        and "\r" not in m
+        else error_text(m)
+        for m in messages
+    ]
+    return miner.fit_transform(texts)
+
+
+_SPECIAL_FIRST = frozenset("0123456789[ \t") | {""}
 
 
 def compare_signatures(
@@ -131,7 +200,9 @@ def compare_signatures(
     events
         One row per log line: ``timestamp`` (tz-aware) and ``message`` (column names are
         parameters); an ``event_id`` column, when present, is kept for the example line; a
-        ``signature`` column, when present, is used as it is (not computed again).
+        ``signature`` column, when present, is used as it is (not computed again). Without one,
+        the signatures are learnt by :func:`signatures` from the lines of both windows
+        together, so a line gets the same signature in either window.
     incident_start, incident_end
         The incident window (end default: the last event, inclusive).
     baseline_start, baseline_end
@@ -187,7 +258,7 @@ def compare_signatures(
     frame["signature"] = (
         events["signature"].to_numpy()[keep]
         if "signature" in events
-        else [signature(m) for m in frame["message"]]
+        else signatures(frame["message"].astype(str))
     )
     base_minutes = max((baseline_end - b_start).total_seconds() / 60, 1e-9)
     inc_minutes = max((i_end - incident_start).total_seconds() / 60, 1.0)
