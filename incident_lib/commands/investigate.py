@@ -56,10 +56,12 @@ def add_run_options(p: argparse.ArgumentParser, *, default_source: str | None) -
 
 def load_alarm(args: argparse.Namespace):
     from incident_lib.alarm import alarm_from_description, parse_alarm
+    from incident_lib.limits import MAX_ALARM_BYTES
 
     if args.file:
         if args.file == "-":
-            return parse_alarm(sys.stdin.read(), source="<stdin>")
+            # One byte past the limit is enough for parse_alarm to refuse an oversized payload.
+            return parse_alarm(sys.stdin.buffer.read(MAX_ALARM_BYTES + 1), source="<stdin>")
         path = Path(args.file)
         if not path.is_file():
             raise BadInputError(f"no such file: {path}")
@@ -74,8 +76,9 @@ def load_alarm(args: argparse.Namespace):
 
 
 def execute(alarm, args: argparse.Namespace, source: str) -> int:
-    from incident_lib.run import investigate
+    from incident_lib.run import check_options, investigate
 
+    check_options(window_before=args.before, window_after=args.after, out=args.out)
     say = (lambda _m: None) if args.quiet else (lambda m: print(f"… {m}", file=sys.stderr))
     say(
         f"alarm {alarm.name} ({alarm.previous_state} → {alarm.new_state} at "
@@ -107,4 +110,8 @@ def execute(alarm, args: argparse.Namespace, source: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from incident_lib.run import check_options
+
+    # Options first: a wrong window or --out costs no DescribeAlarms call and no progress line.
+    check_options(window_before=args.before, window_after=args.after, out=args.out)
     return execute(load_alarm(args), args, args.source)

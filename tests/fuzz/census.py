@@ -32,12 +32,22 @@ def _small_store(root: Path) -> Path:
     from incident_lib.store import StoreWriter, open_store
 
     path = root / "store"
-    store = build_store_for_alarm(parse_alarm(mutate.FIXTURES / "alarms" / "eventbridge_lambda_errors.json"), path)
+    store = build_store_for_alarm(
+        parse_alarm(mutate.FIXTURES / "alarms" / "eventbridge_lambda_errors.json"), path
+    )
     with StoreWriter(path, base=open_store(path)) as writer:
         writer.add_log_events(
             [
-                {"timestamp": store.time_range[0], "message": json.dumps({"level": "ERROR"}), "log_stream": "s"},
-                {"timestamp": store.time_range[1], "message": "START RequestId: x", "log_stream": "s"},
+                {
+                    "timestamp": store.time_range[0],
+                    "message": json.dumps({"level": "ERROR"}),
+                    "log_stream": "s",
+                },
+                {
+                    "timestamp": store.time_range[1],
+                    "message": "START RequestId: x",
+                    "log_stream": "s",
+                },
             ],
             log_group="/aws/lambda/checkout-api",
         )
@@ -65,12 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(store / "logs.parquet", outside)
         for i in range(args.alarm):
             r = random.Random(i)
-            results["alarm"].append(run_cli(["alarm", "-"], stdin=mutate.alarm_payload(r), timeout=20))
+            results["alarm"].append(
+                run_cli(["alarm", "-"], stdin=mutate.alarm_payload(r), timeout=20)
+            )
         queries = mutate.query_fixtures()
         for i in range(args.query):
             r = random.Random(i)
             results["query"].append(
-                run_cli(["query", mutate.mutate_query(queries, r), "--store", str(store)], timeout=20)
+                run_cli(
+                    ["query", mutate.mutate_query(queries, r), "--store", str(store)], timeout=20
+                )
             )
         for i in range(args.store):
             for command in ("info", "query", "investigate"):
@@ -78,17 +92,26 @@ def main(argv: list[str] | None = None) -> int:
                 copy = root / f"s{i}-{command}"
                 shutil.copytree(store, copy, symlinks=True)
                 mutate.corrupt_store(copy, r, outside)
-                results[f"store x {command}"].append(run_cli(argv_for(command, copy, root), timeout=60))
+                results[f"store x {command}"].append(
+                    run_cli(argv_for(command, copy, root), timeout=60)
+                )
                 shutil.rmtree(copy, ignore_errors=True)
         for i in range(args.options):
             r = random.Random(i)
-            results["investigate options"].append(run_cli(investigate_argv(r, root, store), timeout=60))
-            results["query options"].append(run_cli(query_argv(random.Random(i), root, store), timeout=60))
+            results["investigate options"].append(
+                run_cli(investigate_argv(r, root, store), timeout=60)
+            )
+            results["query options"].append(
+                run_cli(query_argv(random.Random(i), root, store), timeout=60)
+            )
         for i in range(args.import_logs):
             r = random.Random(i)
             results["store import-logs"].append(
-                run_cli(["store", "import-logs", str(root / f"imp{i}"), "--log-group", "/g", "-"],
-                        stdin=mutate.log_lines(r), timeout=60)
+                run_cli(
+                    ["store", "import-logs", str(root / f"imp{i}"), "--log-group", "/g", "-"],
+                    stdin=mutate.log_lines(r),
+                    timeout=60,
+                )
             )
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -96,9 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, outcomes in results.items():
         tracebacks = sum(o.traceback is not None or "Traceback (most" in o.err for o in outcomes)
         timeouts = sum(o.timed_out for o in outcomes)
-        bad = sum(o.code not in (0, 2, 3) and not o.timed_out and o.traceback is None for o in outcomes)
+        bad = sum(
+            o.code not in (0, 2, 3) and not o.timed_out and o.traceback is None for o in outcomes
+        )
         slow = max(outcomes, key=lambda o: o.seconds)
-        print(f"{name:24} {len(outcomes):6} {tracebacks:9} {timeouts:7} {bad:8}  {slow.seconds:.2f}s")
+        print(
+            f"{name:24} {len(outcomes):6} {tracebacks:9} {timeouts:7} {bad:8}  {slow.seconds:.2f}s"
+        )
         if args.show:
             for o in outcomes:
                 if not o.clean:

@@ -44,6 +44,16 @@ SLOW = settings(
 EVENTBRIDGE = FIXTURES / "alarms" / "eventbridge_lambda_errors.json"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The big fuzz runs only when asked for (``-m slow``): the default run stays fast."""
+    if "slow" in (config.getoption("-m") or "") and "not slow" not in config.getoption("-m"):
+        return
+    skip = pytest.mark.skip(reason="big fuzz run: select it with -m slow")
+    for item in items:
+        if "fuzz" in item.nodeid and item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def scratch(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
@@ -67,7 +77,11 @@ def small_store(tmp_path_factory) -> Path:
                     "message": json.dumps({"level": "ERROR", "latency": 12}),
                     "log_stream": "s1",
                 },
-                {"timestamp": store.time_range[1], "message": "START RequestId: x", "log_stream": "s1"},
+                {
+                    "timestamp": store.time_range[1],
+                    "message": "START RequestId: x",
+                    "log_stream": "s1",
+                },
             ],
             log_group="/aws/lambda/checkout-api",
         )

@@ -86,8 +86,23 @@ class _Stdin(io.TextIOWrapper):
     """A text stdin over bytes, with ``.buffer`` as ``sys.stdin`` has."""
 
 
+_WARM: list[bool] = []
+
+
+def warm_up() -> None:
+    """Import what the commands import on first use, outside any case's time bound."""
+    if _WARM:
+        return
+    from incident_lib import alarm, cli, run  # noqa: F401
+
+    cli.build_parser()
+    alarm._region_names()
+    _WARM.append(True)
+
+
 def run_cli(argv: Sequence[str], *, stdin: bytes = b"", timeout: float = 10.0) -> Outcome:
     """Run ``incident argv`` in this process and return how it ended (never raises)."""
+    warm_up()
     argv = [str(a) for a in argv]
     # Like the real streams: stdout refuses what UTF-8 cannot encode (a lone surrogate), stderr
     # escapes it, so a case that would crash a terminal crashes here too.

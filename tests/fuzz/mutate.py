@@ -127,7 +127,9 @@ def mutate_json(doc: Any, r: random.Random, *, steps: int | None = None) -> Any:
             doc = _set(doc, path, nest(value, r.choice([2, 50, 200, 600])))
         elif op == 4 and isinstance(value, str):
             i = r.randrange(len(value) + 1)
-            doc = _set(doc, path, value[:i] + r.choice(["\ud800", "\x00", "\u202e", "é", "💥"]) + value[i:])
+            doc = _set(
+                doc, path, value[:i] + r.choice(["\ud800", "\x00", "\u202e", "é", "💥"]) + value[i:]
+            )
         elif op == 5 and isinstance(value, str):
             doc = _set(doc, path, value * r.choice([2, 100, 5000]))
         elif op == 6 and isinstance(value, int | float) and not isinstance(value, bool):
@@ -161,9 +163,11 @@ def alarm_payload(r: random.Random) -> bytes:
         return text.encode()
     if kind == 7:  # deep nesting as text: recursion limits, not memory
         depth = r.choice([1000, 100_000])
-        return ("[" * depth + "]" * depth).encode() if r.random() < 0.5 else (
-            '{"detail":' * depth + "1" + "}" * depth
-        ).encode()
+        return (
+            ("[" * depth + "]" * depth).encode()
+            if r.random() < 0.5
+            else ('{"detail":' * depth + "1" + "}" * depth).encode()
+        )
     if kind == 8:  # bytes: flipped, cut, or another encoding
         data = bytearray(raw)
         choice = r.randrange(4)
@@ -177,7 +181,9 @@ def alarm_payload(r: random.Random) -> bytes:
             return text.encode("utf-16")
         return b"\x00\xff\xfe" + bytes(r.randrange(256) for _ in range(200))
     # kind 9: a lone surrogate or a NUL written as a JSON escape
-    return text.replace('"ALARM"', r.choice(['"\\ud800"', '"AL\\u0000ARM"', '"\\udfff"']), 1).encode()
+    return text.replace(
+        '"ALARM"', r.choice(['"\\ud800"', '"AL\\u0000ARM"', '"\\udfff"']), 1
+    ).encode()
 
 
 #: Tokens spliced into queries.

@@ -57,7 +57,7 @@ def test_huge_numbers_end_fast(number: str, scratch) -> None:
     [
         b"[" * 100_000 + b"]" * 100_000,
         b"\xff\xfe\x00\x01binary",
-        '{"AlarmName": "\\ud800"}'.encode(),
+        b'{"AlarmName": "\\ud800"}',
         b"{}" + b" " * (2 * 1024 * 1024),
     ],
     ids=["deep-nesting", "binary", "lone-surrogate", "oversized"],

@@ -47,7 +47,20 @@ def investigate_argv(r: random.Random, scratch, store) -> list[str]:
             out = scratch / "an-existing-file"
             out.write_text("x")
         elif option == 3:
-            argv += ["--config", _file(scratch, r.choice([BINARY, b"[[alert_type]]\nname=1", b"\xef\xbb\xbf" + "x = '\ud800'".encode("utf-8", "surrogatepass")]), ".toml")]
+            argv += [
+                "--config",
+                _file(
+                    scratch,
+                    r.choice(
+                        [
+                            BINARY,
+                            b"[[alert_type]]\nname=1",
+                            b"\xef\xbb\xbf" + "x = '\ud800'".encode("utf-8", "surrogatepass"),
+                        ]
+                    ),
+                    ".toml",
+                ),
+            ]
         elif option == 4:
             argv[1] = _file(scratch, alarm_payload(r), ".json")
         else:
@@ -143,7 +156,9 @@ def test_known_bad_options_are_bad_input(argv, scratch, small_store, fake_kernel
     "data",
     [
         b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-        ('{"timestamp": 1, "message": "' + "A" * (2 * 1024 * 1024) + '", "logStreamName": "s"}').encode(),
+        (
+            '{"timestamp": 1, "message": "' + "A" * (2 * 1024 * 1024) + '", "logStreamName": "s"}'
+        ).encode(),
         b'{"timestamp": 100000000000000000000, "message": "m", "logStreamName": "s"}',
         b'{"timestamp": -100000000000000, "message": "m", "logStreamName": "s"}',
         b'{"timestamp": ' + b"1" * 5000 + b', "message": "m", "logStreamName": "s"}',

@@ -45,9 +45,7 @@ def check_store(r: random.Random, command: str, copy_store, outside, scratch) ->
 
 @FAST
 @given(r=st.randoms(use_true_random=False), command=st.sampled_from(COMMANDS))
-def test_corrupted_stores(
-    r, command, copy_store, outside_parquet, scratch, fake_kernel
-) -> None:
+def test_corrupted_stores(r, command, copy_store, outside_parquet, scratch, fake_kernel) -> None:
     check_store(r, command, copy_store, outside_parquet, scratch)
 
 
@@ -112,6 +110,8 @@ def test_null_required_column_is_refused(copy_store) -> None:
     file = store / "logs.parquet"
     table = pq.read_table(file)
     message = pa.array([None] * table.num_rows, pa.string())
-    pq.write_table(table.set_column(table.schema.get_field_index("message"), "message", message), file)
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("message"), "message", message), file
+    )
     outcome = run_cli(["store", "info", str(store)])
     assert outcome.code == 2 and "message" in outcome.err, outcome.explain()
