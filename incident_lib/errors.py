@@ -155,6 +155,13 @@ class QueryTimeoutError(SourceError):
     """A Logs Insights query did not finish within the overall timeout."""
 
 
+class DeadlineExceeded(SourceError):
+    """The investigation's overall deadline passed: the call was not made (or not retried).
+
+    The report is written with what the sections had gathered by then.
+    """
+
+
 class NoDataError(IncidentError):
     """A section asked for data and there was none in the window."""
 

@@ -36,11 +36,14 @@ __all__ = [
     "MAX_AFTER",
     "MAX_ALARM_BYTES",
     "MAX_BEFORE",
+    "MAX_DEADLINE",
     "MAX_JSON_DEPTH",
     "MAX_LOG_LINE_CHARS",
     "MAX_LOG_MESSAGE_CHARS",
     "MAX_NUMBER_CHARS",
     "MAX_QUERY_CHARS",
+    "MIN_DEADLINE",
+    "check_deadline",
     "check_time",
     "check_window",
     "first_surrogate",
@@ -68,6 +71,9 @@ LATEST = pd.Timestamp("2200-01-01T00:00:00Z")
 #: queries that hit the 10,000-row cap long before the onset.
 MAX_BEFORE = timedelta(days=7)
 MAX_AFTER = timedelta(days=2)
+#: ``--deadline``: the time an investigation may spend on AWS calls, all sections together.
+MIN_DEADLINE = timedelta(seconds=5)
+MAX_DEADLINE = timedelta(hours=1)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -204,6 +210,16 @@ def check_window(before: timedelta, after: timedelta) -> None:
     if not timedelta(0) <= after <= MAX_AFTER:
         raise InputLimitError(
             f"--after {_human(after)} is out of range (0 to {_human(MAX_AFTER)})", limit="window"
+        )
+
+
+def check_deadline(deadline: timedelta) -> None:
+    """``--deadline`` between 5 s and 1 h."""
+    if not MIN_DEADLINE <= deadline <= MAX_DEADLINE:
+        raise InputLimitError(
+            f"--deadline {_human(deadline)} is out of range "
+            f"({_human(MIN_DEADLINE)} to {_human(MAX_DEADLINE)})",
+            limit="deadline",
         )
 
 

@@ -7,11 +7,15 @@ event writes the same folder; the folder is replaced atomically, never half-writ
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
+import os
+import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,7 @@ from incident_lib.catalog import check_notebook, resolve
 from incident_lib.errors import BadInputError, InputLimitError
 from incident_lib.findings import FindingsDoc, SectionStatus, extract
 from incident_lib.folder import IncidentFolder
-from incident_lib.limits import check_window
+from incident_lib.limits import check_deadline, check_window
 from incident_lib.paths import reports_dir
 from incident_lib.redact import mask_secrets
 from incident_lib.store import open_store
@@ -79,6 +83,7 @@ def investigate(
     kernel_name: str | None = None,
     notebook: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    deadline: str | float = "90s",
 ) -> RunResult:
     """Investigate ``alarm`` against ``source`` (``"aws"`` or a store path).
 
@@ -86,11 +91,15 @@ def investigate(
     same parameters.
 
     Returns a :class:`RunResult`; a section that failed makes the result ``partial`` (exit
-    status 3) but never costs the report.
+    status 3) but never costs the report. ``deadline`` bounds the time spent on AWS calls, all
+    sections together (``"90s"``, ``"2m"`` or seconds): past it, calls fail fast with
+    :class:`~incident_lib.errors.DeadlineExceeded` and the report is written with the rest.
     """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
-    check_options(window_before=window_before, window_after=window_after, out=out)
+    deadline_at = time.time() + check_options(
+        window_before=window_before, window_after=window_after, out=out, deadline=deadline
+    )
     if str(source) != "aws":
         open_store(source)  # a wrong path is bad input (exit 2), found before any kernel starts
         # The kernel runs in the notebook's folder: a relative store path must not depend on it.
@@ -112,7 +121,8 @@ def investigate(
     with IncidentFolder(out or reports_dir(), alarm.incident_id, say) as folder:
         if folder.finished_while_waiting():
             return _result_of(folder.target, alarm, plan.alert_type, started)
-        doc = _run(plan, parameters, alarm, source, folder.work, kernel_name, say, timings)
+        with _kernel_env(str(source), deadline_at, say):
+            doc = _run(plan, parameters, alarm, source, folder.work, kernel_name, say, timings)
         target = folder.commit()
     result = RunResult(
         incident_id=alarm.incident_id,
@@ -182,21 +192,76 @@ def _run(
 
 
 def check_options(
-    *, window_before: str = "60m", window_after: str = "15m", out: Path | None = None
-) -> None:
+    *,
+    window_before: str = "60m",
+    window_after: str = "15m",
+    out: Path | None = None,
+    deadline: str | float = "90s",
+) -> float:
     """The run's options within :mod:`incident_lib.limits` (bad input, exit 2, otherwise):
-    the window, and ``out`` a folder (or nothing yet)."""
+    the window, the deadline, and ``out`` a folder (or nothing yet). Returns the deadline in
+    seconds."""
     durations = []
-    for name, text in (("--before", window_before), ("--after", window_after)):
+    for name, text in (
+        ("--before", window_before),
+        ("--after", window_after),
+        ("--deadline", deadline),
+    ):
         try:
             durations.append(parse_duration(text))
         except (OverflowError, ValueError):
             raise InputLimitError(
-                f"{name} {str(text)[:40]!r} is out of range", limit="window"
+                f"{name} {str(text)[:40]!r} is out of range", limit=name
             ) from None
-    check_window(*durations)
+    check_window(durations[0], durations[1])
+    check_deadline(durations[2])
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise BadInputError(f"--out {out}: exists and is not a folder")
+    return durations[2].total_seconds()
+
+
+@contextlib.contextmanager
+def _kernel_env(source: str, deadline_at: float, say: Callable[[str], None]) -> Iterator[None]:
+    """For an AWS run: the deadline and a progress file in the environment the kernel
+    inherits, and the file's lines shown through ``say`` as they come (throttling, slow
+    queries). The kernel is another process: the environment is how it learns both."""
+    if source != "aws":
+        yield
+        return
+    from incident_lib.sources.clients import DEADLINE_ENV, PROGRESS_ENV
+
+    fd, name = tempfile.mkstemp(prefix="incident-progress-", suffix=".log")
+    os.close(fd)
+    saved = {key: os.environ.get(key) for key in (DEADLINE_ENV, PROGRESS_ENV)}
+    os.environ[DEADLINE_ENV] = repr(deadline_at)
+    os.environ[PROGRESS_ENV] = name
+    stop = threading.Event()
+    tail = threading.Thread(target=_tail, args=(Path(name), say, stop), daemon=True)
+    tail.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        tail.join(5)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def _tail(path: Path, say: Callable[[str], None], stop: threading.Event) -> None:
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        while True:
+            line = fh.readline()
+            if line:
+                say(mask_secrets(line.rstrip("\n")))
+            elif stop.is_set():
+                return
+            else:
+                stop.wait(0.3)
 
 
 def _result_of(directory: Path, alarm: Alarm, alert_type: str, started: float) -> RunResult:
