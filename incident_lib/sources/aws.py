@@ -23,6 +23,7 @@ import boto3
 import pandas as pd
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from incident_lib.errors import (
     BadInputError,
@@ -1036,7 +1037,9 @@ def _api(operation: str, *, query: str | None = None, detail: str | None = None)
     """Translate botocore errors raised inside the block (see :func:`translate_error`)."""
     try:
         yield
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, ResponseParserError, UnicodeDecodeError) as exc:
+        # botocore's ResponseParserError is no BotoCoreError, and it decodes a JSON answer
+        # before parsing it, so a body that is not UTF-8 escapes as UnicodeDecodeError.
         raise translate_error(exc, operation, query=query, detail=detail) from exc
 
 

@@ -45,6 +45,7 @@ from botocore.exceptions import (
     ProfileNotFound,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from incident_lib import __version__
 from incident_lib.errors import (
@@ -487,6 +488,13 @@ def translate_error(
             f"the endpoint did not answer in time ({exc}); raise read_timeout in ClientSettings",
             operation=operation,
             code="ReadTimeout",
+        )
+    if isinstance(exc, ResponseParserError | UnicodeDecodeError):
+        return SourceError(
+            f"the endpoint's answer could not be read ({type(exc).__name__}); a proxy or "
+            "network device may be rewriting it",
+            operation=operation,
+            code="MalformedResponse",
         )
     if isinstance(exc, ParamValidationError):
         return SourceError(f"invalid request: {exc}", operation=operation, code="ParamValidation")

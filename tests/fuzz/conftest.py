@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason="big fuzz run: select it with -m slow")
     for item in items:
-        if "fuzz" in item.nodeid and item.get_closest_marker("slow"):
+        if ("fuzz" in item.nodeid or "faults" in item.nodeid) and item.get_closest_marker("slow"):
             item.add_marker(skip)
 
 
