@@ -22,9 +22,17 @@ from tests.aws.test_investigate_aws import _event, _seed
 
 pytestmark = [pytest.mark.aws, pytest.mark.notebooks]
 
-#: The deadline given to each faulted run, and what it may overshoot by (one read timeout of
-#: 15 s plus a kernel start, the report, and a busy machine).
-DEADLINE = 30
+#: The deadline of a faulted run: long enough that every section is reached on a busy 2-core
+#: machine (moto's missing percentiles cost GetMetricData retries), short where the fault is
+#: one the deadline must cut (an endless query, a slow or throttling endpoint met first).
+DEADLINE = 120
+SHORT_DEADLINES = {
+    ("GetMetricData", "slow:30"): 30,
+    ("GetMetricData", "throttle"): 30,
+    ("GetQueryResults", "status:Running"): 60,
+}
+#: What a run may take past its deadline: one read timeout (15 s) of a call in flight, the
+#: kernel's start and the report, on a busy machine.
 OVERSHOOT = 45
 NOTEBOOK_SIDE = "needs notebook-side section marking"
 
@@ -54,7 +62,7 @@ def incident(moto_endpoint, tmp_path_factory):
     return path
 
 
-def investigate(proxy, incident: Path, out: Path, monkeypatch, **faults: str):
+def investigate(proxy, incident: Path, out: Path, monkeypatch, deadline=DEADLINE, **faults: str):
     """Run the CLI through the proxy with ``faults``; (exit code, findings, seconds)."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     proxy.set(**faults)
@@ -68,7 +76,7 @@ def investigate(proxy, incident: Path, out: Path, monkeypatch, **faults: str):
             "--out",
             str(out),
             "--deadline",
-            f"{DEADLINE}s",
+            f"{deadline}s",
             "--quiet",
         ]
     )
@@ -133,9 +141,7 @@ FAULTS = [
 #: The ones the default run tries (one per kind of fault); ``-m slow`` tries them all.
 DEFAULT = {
     ("GetMetricData", "deny"),
-    ("StartQuery", "error500"),
     ("GetQueryResults", "status:Running"),
-    ("GetMetricData", "slow:30"),
     ("DescribeAlarmHistory", "deny"),
 }
 
@@ -153,10 +159,13 @@ def _params(default: bool) -> list:
 
 
 def check_fault(proxy, incident, tmp_path, monkeypatch, op, fault, needles) -> None:
-    code, findings, seconds = investigate(proxy, incident, tmp_path, monkeypatch, **{op: fault})
+    deadline = SHORT_DEADLINES.get((op, fault), DEADLINE)
+    code, findings, seconds = investigate(
+        proxy, incident, tmp_path, monkeypatch, deadline, **{op: fault}
+    )
     assert proxy.injected[op] > 0, f"{op} was never called: nothing injected"
     assert code in (0, 3), code
-    assert seconds < DEADLINE + OVERSHOOT, f"{seconds:.0f}s with a {DEADLINE}s deadline"
+    assert seconds < deadline + OVERSHOOT, f"{seconds:.0f}s with a {deadline}s deadline"
     sections = {s["name"]: (s["status"], s.get("error", "")[:200]) for s in findings["sections"]}
     assert failed_naming(findings, *needles), f"{op} {fault} is silent: {sections}"
     assert code == 3
