@@ -24,6 +24,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -36,13 +37,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     computed_field,
     field_serializer,
     field_validator,
     model_validator,
 )
 
-from incident_lib.errors import AlarmParseError, BadInputError, MetricQueryError
+from incident_lib import limits
+from incident_lib.errors import AlarmParseError, BadInputError, InputLimitError, MetricQueryError
 from incident_lib.sources.base import MetricQuery
 from incident_lib.timeutil import format_iso, parse_duration, parse_time
 
@@ -343,11 +346,25 @@ def parse_alarm(payload: str | bytes | dict | Path, *, source: str | None = None
     if isinstance(payload, Path):
         source = source or str(payload)
         try:
-            payload = payload.read_bytes()
+            with payload.open("rb") as fh:
+                payload = fh.read(limits.MAX_ALARM_BYTES + 1)
         except OSError as exc:
             raise AlarmParseError(f"cannot read file: {exc.strerror}", source=source) from None
-    doc = payload if isinstance(payload, dict) else _loads(payload, "$", source)
-    return _Parser(source).document(doc)
+    if isinstance(payload, dict):
+        try:
+            limits.check_json(payload, what="alarm payload")
+        except InputLimitError as exc:
+            raise AlarmParseError(str(exc), source=source) from None
+        doc = payload
+    else:
+        if len(payload) > limits.MAX_ALARM_BYTES:
+            raise AlarmParseError(
+                f"payload larger than {limits.MAX_ALARM_BYTES // 1024} KiB: not an alarm "
+                "notification (SNS, SQS and EventBridge deliver at most 256 KiB)",
+                source=source,
+            )
+        doc = _loads(payload, "$", source)
+    return _guarded(lambda: _Parser(source).document(doc), source)
 
 
 def alarm_from_description(
@@ -372,7 +389,19 @@ def alarm_from_description(
     source
         Where the item came from, for error messages.
     """
-    return _Parser(source).describe(dict(describe_alarms_item), "$", region, account)
+    return _guarded(
+        lambda: _Parser(source).describe(dict(describe_alarms_item), "$", region, account), source
+    )
+
+
+def _guarded(parse: Any, source: str | None) -> Alarm:
+    """A field the parser let through but a model refuses is bad input, not a traceback."""
+    try:
+        return parse()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        raise AlarmParseError(f"{exc.title}: {err['msg']}", field=field, source=source) from None
 
 
 def normalise_statistic(stat: str | None) -> str | None:
@@ -402,13 +431,15 @@ def _loads(text: str | bytes, path: str, source: str | None) -> Any:
         except UnicodeDecodeError:
             raise AlarmParseError("not UTF-8 text", field=path, source=source) from None
     try:
-        return json.loads(text)
+        return limits.load_json(text, what="JSON")
     except json.JSONDecodeError as exc:
         raise AlarmParseError(
             f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
             field=path,
             source=source,
         ) from None
+    except InputLimitError as exc:
+        raise AlarmParseError(str(exc).removeprefix("JSON: "), field=path, source=source) from None
 
 
 @functools.cache
@@ -484,24 +515,31 @@ class _Parser:
             self.warn(f"{path}: removed spaces from time {value!r}")
             value = fixed
         try:
-            return parse_time(value, name="time").to_pydatetime()
+            return limits.check_time(parse_time(value, name="time")).to_pydatetime()
         except BadInputError as exc:
             raise self.fail(str(exc).removeprefix("time: "), path) from None
+        except (ValueError, OverflowError):  # pandas: out of its bounds
+            raise self.fail(f"time {str(value)[:40]!r} is out of range", path) from None
 
     def number(self, value: Any, path: str) -> float | None:
         if value is None or value == "":
             return None
         try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise self.fail(f"expected a number, got {value!r}", path) from None
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise self.fail(f"expected a number, got {_clip(value)}", path) from None
+        if not math.isfinite(number):
+            raise self.fail(f"expected a finite number, got {_clip(value)}", path)
+        return number
 
     def integer(self, value: Any, path: str) -> int | None:
         number = self.number(value, path)
         if number is None:
             return None
         if number != int(number):
-            raise self.fail(f"expected a whole number, got {value!r}", path)
+            raise self.fail(f"expected a whole number, got {_clip(value)}", path)
+        if not 0 <= number < 2**31:
+            raise self.fail(f"{_clip(value)} is out of range (0 to 2147483647)", path)
         return int(number)
 
     def reason_data(self, value: Any, path: str) -> dict[str, Any] | None:
@@ -510,8 +548,10 @@ class _Parser:
         if isinstance(value, dict):
             return value
         try:
-            parsed = json.loads(value)
-        except (TypeError, json.JSONDecodeError):
+            parsed = limits.load_json(value, what=path) if isinstance(value, str) else None
+        except (json.JSONDecodeError, InputLimitError):
+            parsed = None
+        if parsed is None:
             self.warn(f"{path}: not JSON, ignored")
             return None
         if not isinstance(parsed, dict):
@@ -583,7 +623,7 @@ class _Parser:
         else:
             self.warn("no alarm ARN in the payload")
         for hint_path, hint in region_hints:
-            if not hint:
+            if not hint or not isinstance(hint, str):
                 continue
             code = hint if _REGION_CODE.match(hint) else _region_from_display(hint)
             if region is None and code:
@@ -639,6 +679,9 @@ class _Parser:
         configuration for them (EventBridge, alarm actions)."""
         if not reason:
             return
+        # Real reasons are a few hundred characters; the lazy ``.*?`` below is quadratic on
+        # a long hostile one (14 s for 234 KB), so only the head is read.
+        reason = reason[:4096] if isinstance(reason, str) else ""
         if fields.get("comparison_operator") is None:
             for phrase, operator in _REASON_OPERATORS:
                 if phrase in reason:
@@ -1104,6 +1147,12 @@ def _ci(doc: Mapping[str, Any], key: str) -> Any:
 
 def _arn(text: str) -> str | None:
     return text if text.startswith("arn:") else None
+
+
+def _clip(value: Any, size: int = 60) -> str:
+    """``repr`` of a value for an error message, cut to ``size`` characters."""
+    text = repr(value)
+    return text if len(text) <= size else text[: size - 3] + "..."
 
 
 def _type_name(value: Any) -> str:

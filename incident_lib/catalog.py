@@ -345,6 +345,8 @@ def _read(text: str, origin: str) -> CatalogFile:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BadInputError(f"{origin}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise BadInputError(f"{origin}: not valid TOML (nested too deeply)") from None
     try:
         return CatalogFile.model_validate(raw)
     except ValidationError as exc:
@@ -384,6 +386,10 @@ def load_catalog(config: Path | None = None) -> Catalog:
             text = path.read_text("utf-8")
         except OSError as exc:
             raise BadInputError(f"catalogue config {path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise BadInputError(
+                f"catalogue config {path}: not UTF-8 text (byte {exc.start}); binary file?"
+            ) from None
         catalog.add_file(
             _read(text, str(path)), user=True, origin=str(path), base=path.resolve().parent
         )

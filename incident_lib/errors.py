@@ -27,6 +27,18 @@ class BadInputError(IncidentError):
     exit_code = 2
 
 
+class InputLimitError(BadInputError):
+    """Input past one of the product's limits (size, nesting, digits, line length, window).
+
+    ``limit`` names the limit (``"json depth"``, ``"payload size"`` ...); the message says the
+    value found and the bound.
+    """
+
+    def __init__(self, message: str, *, limit: str | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
 class AlarmParseError(BadInputError):
     """An alarm payload could not be read. ``field`` names the offending field (dotted path)."""
 
@@ -50,7 +62,11 @@ class UnknownNameError(BadInputError):
 
 
 class StoreError(BadInputError):
-    """A telemetry store is missing, malformed, or has a table of the wrong shape."""
+    """A telemetry store is missing, malformed, or has a table of the wrong shape.
+
+    ``path`` is the file at fault, ``field`` the descriptor field (``tables.logs.file``),
+    ``column`` the table column.
+    """
 
     def __init__(
         self,
@@ -58,15 +74,19 @@ class StoreError(BadInputError):
         *,
         path: str | None = None,
         column: str | None = None,
+        field: str | None = None,
     ) -> None:
         parts = [message]
         if path:
             parts.append(f"file: {path}")
+        if field:
+            parts.append(f"field: {field}")
         if column:
             parts.append(f"column: {column}")
         super().__init__("; ".join(parts))
         self.path = path
         self.column = column
+        self.field = field
 
 
 class QueryError(BadInputError):
@@ -133,6 +153,13 @@ class ThrottledError(SourceError):
 
 class QueryTimeoutError(SourceError):
     """A Logs Insights query did not finish within the overall timeout."""
+
+
+class DeadlineExceeded(SourceError):
+    """The investigation's overall deadline passed: the call was not made (or not retried).
+
+    The report is written with what the sections had gathered by then.
+    """
 
 
 class NoDataError(IncidentError):

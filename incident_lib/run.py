@@ -7,13 +7,15 @@ event writes the same folder; the folder is replaced atomically, never half-writ
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
-import shutil
+import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +24,14 @@ import nbformat
 
 from incident_lib.alarm import Alarm
 from incident_lib.catalog import check_notebook, resolve
+from incident_lib.errors import BadInputError, InputLimitError
 from incident_lib.findings import FindingsDoc, SectionStatus, extract
+from incident_lib.folder import IncidentFolder
+from incident_lib.limits import check_deadline, check_window
 from incident_lib.paths import reports_dir
 from incident_lib.redact import mask_secrets
 from incident_lib.store import open_store
-from incident_lib.timeutil import format_iso, utc_now
+from incident_lib.timeutil import format_iso, parse_duration, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,7 @@ def investigate(
     kernel_name: str | None = None,
     notebook: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    deadline: str | float = "90s",
 ) -> RunResult:
     """Investigate ``alarm`` against ``source`` (``"aws"`` or a store path).
 
@@ -85,14 +91,15 @@ def investigate(
     same parameters.
 
     Returns a :class:`RunResult`; a section that failed makes the result ``partial`` (exit
-    status 3) but never costs the report.
+    status 3) but never costs the report. ``deadline`` bounds the time spent on AWS calls, all
+    sections together (``"90s"``, ``"2m"`` or seconds): past it, calls fail fast with
+    :class:`~incident_lib.errors.DeadlineExceeded` and the report is written with the rest.
     """
-    import papermill as pm
-
-    from incident_lib.report import render_report
-
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
+    deadline_at = time.time() + check_options(
+        window_before=window_before, window_after=window_after, out=out, deadline=deadline
+    )
     if str(source) != "aws":
         open_store(source)  # a wrong path is bad input (exit 2), found before any kernel starts
         # The kernel runs in the notebook's folder: a relative store path must not depend on it.
@@ -111,53 +118,12 @@ def investigate(
     ):
         if value:
             parameters[key] = value
-    target = (out or reports_dir()) / alarm.incident_id
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = target.parent / f".{alarm.incident_id}.tmp-{os.getpid()}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
-    try:
-        say(f"running {plan.notebook.name} ({plan.alert_type}) on {source}")
-        t0 = time.perf_counter()
-        failure: str | None = None
-        try:
-            pm.execute_notebook(
-                str(plan.notebook),
-                str(work / NOTEBOOK),
-                parameters=parameters,
-                kernel_name=kernel_name,
-                progress_bar=False,
-                log_output=False,
-                # The executed notebook is written once at the end (also after a failure):
-                # saving after every cell cost about 0.8 s of a 5 s run.
-                request_save_on_cell_execute=False,
-                # The kernel's own warnings ("running over TCP without encryption" on a
-                # local kernel) are noise in an on-call terminal; its errors still show.
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                cwd=str(plan.notebook.parent),
-            )
-        except pm.PapermillExecutionError as exc:
-            failure = f"{exc.ename}: {exc.evalue}"
-            log.warning("notebook stopped with an error: %s", failure)
-        timings["execute"] = time.perf_counter() - t0
-        nb = nbformat.read(work / NOTEBOOK, as_version=4)
-        doc = extract(nb)
-        if failure:
-            doc.sections.append(
-                SectionStatus(name="notebook", status="failed", error=mask_secrets(failure))
-            )
-        nb.metadata["incident"] = _metadata(alarm, plan.alert_type, str(source), parameters)
-        nbformat.write(nb, work / NOTEBOOK)
-        say("writing the report")
-        t0 = time.perf_counter()
-        render_report(nb, work / REPORT)
-        timings["report"] = time.perf_counter() - t0
-        (work / FINDINGS).write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        (work / ALARM).write_text(alarm.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        _replace_dir(work, target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    with IncidentFolder(out or reports_dir(), alarm.incident_id, say) as folder:
+        if folder.finished_while_waiting():
+            return _result_of(folder.target, alarm, plan.alert_type, started)
+        with _kernel_env(str(source), deadline_at, say):
+            doc = _run(plan, parameters, alarm, source, folder.work, kernel_name, say, timings)
+        target = folder.commit()
     result = RunResult(
         incident_id=alarm.incident_id,
         directory=target,
@@ -168,6 +134,147 @@ def investigate(
     )
     log.info("investigation %s done in %.1fs", alarm.incident_id, result.seconds)
     return result
+
+
+def _run(
+    plan: Any,
+    parameters: dict[str, Any],
+    alarm: Alarm,
+    source: str | Path,
+    work: Path,
+    kernel_name: str | None,
+    say: Callable[[str], None],
+    timings: dict[str, float],
+) -> FindingsDoc:
+    """Execute the notebook into ``work`` and write the report, findings and alarm there."""
+    import papermill as pm
+
+    from incident_lib.report import render_report
+
+    say(f"running {plan.notebook.name} ({plan.alert_type}) on {source}")
+    t0 = time.perf_counter()
+    failure: str | None = None
+    try:
+        pm.execute_notebook(
+            str(plan.notebook),
+            str(work / NOTEBOOK),
+            parameters=parameters,
+            kernel_name=kernel_name,
+            progress_bar=False,
+            log_output=False,
+            # The executed notebook is written once at the end (also after a failure):
+            # saving after every cell cost about 0.8 s of a 5 s run.
+            request_save_on_cell_execute=False,
+            # The kernel's own warnings ("running over TCP without encryption" on a
+            # local kernel) are noise in an on-call terminal; its errors still show.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            cwd=str(plan.notebook.parent),
+        )
+    except pm.PapermillExecutionError as exc:
+        failure = f"{exc.ename}: {exc.evalue}"
+        log.warning("notebook stopped with an error: %s", failure)
+    timings["execute"] = time.perf_counter() - t0
+    nb = nbformat.read(work / NOTEBOOK, as_version=4)
+    doc = extract(nb)
+    if failure:
+        doc.sections.append(
+            SectionStatus(name="notebook", status="failed", error=mask_secrets(failure))
+        )
+    nb.metadata["incident"] = _metadata(alarm, plan.alert_type, str(source), parameters)
+    nbformat.write(nb, work / NOTEBOOK)
+    say("writing the report")
+    t0 = time.perf_counter()
+    render_report(nb, work / REPORT)
+    timings["report"] = time.perf_counter() - t0
+    (work / FINDINGS).write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (work / ALARM).write_text(alarm.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return doc
+
+
+def check_options(
+    *,
+    window_before: str = "60m",
+    window_after: str = "15m",
+    out: Path | None = None,
+    deadline: str | float = "90s",
+) -> float:
+    """The run's options within :mod:`incident_lib.limits` (bad input, exit 2, otherwise):
+    the window, the deadline, and ``out`` a folder (or nothing yet). Returns the deadline in
+    seconds."""
+    durations = []
+    for name, text in (
+        ("--before", window_before),
+        ("--after", window_after),
+        ("--deadline", deadline),
+    ):
+        try:
+            durations.append(parse_duration(text))
+        except (OverflowError, ValueError):
+            raise InputLimitError(
+                f"{name} {str(text)[:40]!r} is out of range", limit=name
+            ) from None
+    check_window(durations[0], durations[1])
+    check_deadline(durations[2])
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise BadInputError(f"--out {out}: exists and is not a folder")
+    return durations[2].total_seconds()
+
+
+@contextlib.contextmanager
+def _kernel_env(source: str, deadline_at: float, say: Callable[[str], None]) -> Iterator[None]:
+    """For an AWS run: the deadline and a progress file in the environment the kernel
+    inherits, and the file's lines shown through ``say`` as they come (throttling, slow
+    queries). The kernel is another process: the environment is how it learns both."""
+    if source != "aws":
+        yield
+        return
+    from incident_lib.sources.clients import DEADLINE_ENV, PROGRESS_ENV
+
+    fd, name = tempfile.mkstemp(prefix="incident-progress-", suffix=".log")
+    os.close(fd)
+    saved = {key: os.environ.get(key) for key in (DEADLINE_ENV, PROGRESS_ENV)}
+    os.environ[DEADLINE_ENV] = repr(deadline_at)
+    os.environ[PROGRESS_ENV] = name
+    stop = threading.Event()
+    tail = threading.Thread(target=_tail, args=(Path(name), say, stop), daemon=True)
+    tail.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        tail.join(5)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def _tail(path: Path, say: Callable[[str], None], stop: threading.Event) -> None:
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        while True:
+            line = fh.readline()
+            if line:
+                say(mask_secrets(line.rstrip("\n")))
+            elif stop.is_set():
+                return
+            else:
+                stop.wait(0.3)
+
+
+def _result_of(directory: Path, alarm: Alarm, alert_type: str, started: float) -> RunResult:
+    """The result of the duplicate run that finished while this one waited."""
+    log.info("incident %s was investigated while this run waited: reusing it", alarm.incident_id)
+    doc = FindingsDoc.model_validate_json((directory / FINDINGS).read_text(encoding="utf-8"))
+    return RunResult(
+        incident_id=alarm.incident_id,
+        directory=directory,
+        alert_type=alert_type,
+        findings=doc,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _metadata(alarm: Alarm, alert_type: str, source: str, parameters: dict[str, Any]) -> dict:
@@ -191,15 +298,3 @@ def _metadata(alarm: Alarm, alert_type: str, source: str, parameters: dict[str, 
             json.dumps({k: v for k, v in parameters.items() if k != "alarm_json"}, default=str)
         ),
     }
-
-
-def _replace_dir(src: Path, dst: Path) -> None:
-    """Move ``src`` to ``dst``, replacing an earlier run's folder in one rename."""
-    if dst.exists():
-        old = dst.parent / f".{dst.name}.old-{os.getpid()}"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from incident_lib.alarm import parse_alarm
+from incident_lib.limits import MAX_ALARM_BYTES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.file == "-":
-        alarm = parse_alarm(sys.stdin.buffer.read(), source="<stdin>")
+        # One byte past the limit is enough for parse_alarm to refuse an oversized payload.
+        alarm = parse_alarm(sys.stdin.buffer.read(MAX_ALARM_BYTES + 1), source="<stdin>")
     else:
         alarm = parse_alarm(Path(args.file))
     print(alarm.to_json())

@@ -51,15 +51,24 @@ def add_run_options(p: argparse.ArgumentParser, *, default_source: str | None) -
         help="run this notebook (a team's own runbook) instead of the catalogue's; it gets the "
         "same parameters, report, findings and exit codes",
     )
+    p.add_argument(
+        "--deadline",
+        default="90s",
+        metavar="DURATION",
+        help="time the investigation may spend on AWS calls, all sections together "
+        "(default 90s, 5s to 1h); then the report is written with what was gathered",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the report path")
 
 
 def load_alarm(args: argparse.Namespace):
     from incident_lib.alarm import alarm_from_description, parse_alarm
+    from incident_lib.limits import MAX_ALARM_BYTES
 
     if args.file:
         if args.file == "-":
-            return parse_alarm(sys.stdin.read(), source="<stdin>")
+            # One byte past the limit is enough for parse_alarm to refuse an oversized payload.
+            return parse_alarm(sys.stdin.buffer.read(MAX_ALARM_BYTES + 1), source="<stdin>")
         path = Path(args.file)
         if not path.is_file():
             raise BadInputError(f"no such file: {path}")
@@ -67,6 +76,11 @@ def load_alarm(args: argparse.Namespace):
     from incident_lib.sources import open_source
 
     src = open_source(args.source, region=args.region, profile=args.profile, role_arn=args.role_arn)
+    if hasattr(src, "deadline"):
+        from incident_lib.run import check_options
+        from incident_lib.sources.clients import Deadline
+
+        src.deadline = Deadline(check_options(deadline=args.deadline))
     items = src.describe_alarms([args.alarm_name])
     if not items:
         raise BadInputError(f"no alarm named {args.alarm_name!r} in {src.name}")
@@ -76,6 +90,7 @@ def load_alarm(args: argparse.Namespace):
 def execute(alarm, args: argparse.Namespace, source: str) -> int:
     from incident_lib.run import investigate
 
+    _check(args)
     say = (lambda _m: None) if args.quiet else (lambda m: print(f"… {m}", file=sys.stderr))
     say(
         f"alarm {alarm.name} ({alarm.previous_state} → {alarm.new_state} at "
@@ -92,6 +107,7 @@ def execute(alarm, args: argparse.Namespace, source: str) -> int:
         role_arn=args.role_arn,
         notebook=args.notebook,
         progress=say,
+        deadline=args.deadline,
     )
     if not args.quiet:
         print(f"\n{result.findings.summary or 'no summary'}\n", file=sys.stderr)
@@ -107,4 +123,34 @@ def execute(alarm, args: argparse.Namespace, source: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Options first: a wrong window or --out costs no DescribeAlarms call and no progress line.
+    _check(args)
+    if not args.quiet:
+        _show_aws_progress()
     return execute(load_alarm(args), args, args.source)
+
+
+def _check(args: argparse.Namespace) -> None:
+    from incident_lib.run import check_options
+
+    check_options(
+        window_before=args.before, window_after=args.after, out=args.out, deadline=args.deadline
+    )
+
+
+def _show_aws_progress() -> None:
+    """AWS calls made in this process (``--alarm-name``) show their retries on stderr; the
+    kernel's come through the run's progress file."""
+    import logging
+
+    logger = logging.getLogger("incident_lib.sources.aws")
+    if any(getattr(h, "_incident_cli", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("… %(message)s"))
+    handler._incident_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.propagate = False  # shown once, by this handler
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)

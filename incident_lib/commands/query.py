@@ -7,10 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
-from incident_lib.errors import BadInputError
+from incident_lib.errors import BadInputError, InputLimitError, QueryError
 from incident_lib.insights import run_query
+from incident_lib.limits import MAX_QUERY_CHARS, check_time, first_surrogate
 from incident_lib.store import open_store
 from incident_lib.timeutil import parse_time
 
@@ -44,15 +46,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def read_query(text: str) -> str:
-    """The query text: ``-`` reads stdin, ``@path`` reads a file, anything else is the query."""
-    if text == "-":
-        return sys.stdin.read()
-    if text.startswith("@"):
-        path = Path(text[1:])
-        try:
-            return path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise BadInputError(f"cannot read query file {str(path)!r}: {exc.strerror}") from None
+    """The query text: ``-`` reads stdin, ``@path`` reads a file, anything else is the query.
+
+    At most :data:`~incident_lib.limits.MAX_QUERY_CHARS` characters (AWS's own limit), UTF-8.
+    """
+    where = "the query"
+    try:
+        if text == "-":
+            where = "standard input"
+            text = sys.stdin.read(MAX_QUERY_CHARS + 1)
+        elif text.startswith("@"):
+            where = f"query file {text[1:]!r}"
+            with Path(text[1:]).open(encoding="utf-8") as fh:
+                text = fh.read(MAX_QUERY_CHARS + 1)
+    except OSError as exc:
+        raise BadInputError(f"cannot read {where}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"cannot read {where}: not UTF-8 text (byte {exc.start})") from None
+    if len(text) > MAX_QUERY_CHARS:
+        raise InputLimitError(
+            f"{where} is longer than {MAX_QUERY_CHARS:,} characters (the Logs Insights limit)",
+            limit="query length",
+        )
+    if (at := first_surrogate(text)) is not None:
+        raise BadInputError(f"{where}: a lone surrogate at character {at} (not valid Unicode)")
     return text
 
 
@@ -62,8 +79,13 @@ def run(args: argparse.Namespace) -> int:
     default = store.time_range
     if (args.start is None or args.end is None) and default is None:
         raise BadInputError("the store has no time range: give --start and --end")
-    start = parse_time(args.start, name="--start") if args.start else default[0]
-    end = parse_time(args.end, name="--end") if args.end else default[1]
+    start = _time(args.start, "--start") if args.start else default[0]
+    end = _time(args.end, "--end") if args.end else default[1]
+    for group in args.log_groups or []:
+        if first_surrogate(group) is not None:
+            raise BadInputError(f"--log-group {group!r}: not valid Unicode")
+    if args.limit is not None and not 1 <= args.limit <= 10_000:
+        raise BadInputError(f"--limit {args.limit}: StartQuery takes 1 to 10,000")
     con = store.connect()
     try:
         frame = run_query(
@@ -76,10 +98,23 @@ def run(args: argparse.Namespace) -> int:
             region=store.descriptor.region,
             limit=args.limit,
         )
+    except duckdb.Error as exc:
+        # The engine turns user errors it knows into QueryError; anything else DuckDB refuses
+        # (a conversion, an overflow) is still the query's fault, not a crash.
+        reason = str(exc).splitlines()[0][:300]
+        raise QueryError(f"query failed: {reason}", query=query) from None
     finally:
         con.close()
     print(render(frame, args.format), end="")
     return 0
+
+
+def _time(text: str, name: str):
+    try:
+        value = parse_time(text, name=name)
+    except (OverflowError, ValueError):  # pandas: past its bounds
+        raise BadInputError(f"{name}: cannot read {text[:40]!r} as a time") from None
+    return check_time(value, name=name)
 
 
 def render(frame: pd.DataFrame, fmt: str) -> str:

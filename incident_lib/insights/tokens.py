@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from incident_lib.errors import QueryError
 
+#: Characters of a number literal; longer ones are an error (``int()`` of 4,300+ digits fails).
+MAX_NUMBER_CHARS = 64
+
 
 class T(enum.Enum):
     """Token types."""
@@ -147,6 +150,8 @@ def tokenize(query: str) -> list[Token]:
             end = m.end()
             number_text = m.group(1) if ch.isdigit() else m.group(0)
             unit = m.group(2) if ch.isdigit() else None
+            if len(number_text) > MAX_NUMBER_CHARS:  # int() refuses 4,300+ digits, slowly
+                raise error(query, f"number longer than {MAX_NUMBER_CHARS} characters", i, end - i)
             value: object = (
                 float(number_text) if any(c in number_text for c in ".eE") else int(number_text)
             )

@@ -23,9 +23,11 @@ import boto3
 import pandas as pd
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from incident_lib.errors import (
     BadInputError,
+    DeadlineExceeded,
     IncidentError,
     MetricQueryError,
     QueryTimeoutError,
@@ -33,7 +35,14 @@ from incident_lib.errors import (
 )
 from incident_lib.sources.base import InsightsQuery, MetricQuery, Source
 from incident_lib.sources.calls import CallCounter
-from incident_lib.sources.clients import ClientSettings, make_client, make_session, translate_error
+from incident_lib.sources.clients import (
+    ClientSettings,
+    Deadline,
+    attach_progress_log,
+    make_client,
+    make_session,
+    translate_error,
+)
 from incident_lib.sources.frames import (
     CHANGE_COLUMNS,
     LOG_EVENT_COLUMNS,
@@ -47,6 +56,7 @@ from incident_lib.timeutil import ensure_utc
 __all__ = ["AwsSource"]
 
 log = logging.getLogger(__name__)
+progress_log = log  # INFO lines here are the terminal's progress (see clients.attach_progress_log)
 
 #: GetMetricData: at most 500 MetricDataQuery structures per request.
 MAX_METRIC_QUERIES = 500
@@ -60,6 +70,8 @@ MAX_ALARM_NAMES = 100
 LOOKUP_PAGE_SIZE = 50
 
 _TERMINAL_FAILURES = ("Failed", "Cancelled", "Timeout", "Unknown")
+#: Seconds between progress lines while Logs Insights queries run.
+_PROGRESS_EVERY = 10.0
 _WAITING = ("Scheduled", "Running")
 _COMMENT = re.compile(r"^\s*#.*$", re.MULTILINE)
 _LIMIT_CMD = re.compile(r"(?:^|\|)\s*limit\s+\d+", re.IGNORECASE)
@@ -100,6 +112,11 @@ class AwsSource(Source):
         How many times a truncated Logs Insights window may be halved (2**depth windows).
     max_concurrent_queries : int
         Logs Insights queries this source keeps running at once (the account quota is shared).
+    deadline : Deadline or float, optional
+        The investigation's overall budget for AWS calls (seconds, or a shared
+        :class:`Deadline`); default: the one ``incident investigate`` set for this run
+        (``INCIDENT_DEADLINE_AT``), else 90 s from now. Past it, calls raise
+        :class:`~incident_lib.errors.DeadlineExceeded` instead of waiting.
 
     Examples
     --------
@@ -127,6 +144,7 @@ class AwsSource(Source):
         settings: ClientSettings | None = None,
         max_split_depth: int = 4,
         max_concurrent_queries: int = 20,
+        deadline: Deadline | float | None = None,
     ) -> None:
         if not region:
             raise BadInputError("AwsSource needs a region (the alarm's)")
@@ -141,13 +159,17 @@ class AwsSource(Source):
         self.max_split_depth = int(max_split_depth)
         self.max_concurrent_queries = max(1, int(max_concurrent_queries))
         self.calls = CallCounter()
+        if deadline is None:
+            deadline = Deadline.from_env()
+        self.deadline = deadline if isinstance(deadline, Deadline) else Deadline(deadline)
+        attach_progress_log()
         self._account_id = account_id
         self._profile = profile
         self._role_arn = role_arn
         self._session = session
         self._clients: dict[str, BaseClient] = {}
         for service, client in (clients or {}).items():
-            self._clients[service] = self.calls.attach(client)
+            self._clients[service] = self.deadline.watch(self.calls.attach(client))
 
     def __repr__(self) -> str:
         return f"AwsSource(region={self.region!r}, endpoint_url={self.endpoint_url!r})"
@@ -171,7 +193,9 @@ class AwsSource(Source):
             built = make_client(
                 self.session, service, self.region, self.endpoint_url, settings=self.settings
             )
-            self._clients[service] = self.calls.attach(built)
+            self._clients[service] = self.deadline.watch(
+                self.calls.attach(built), self.settings.max_attempts
+            )
         return self._clients[service]
 
     @property
@@ -472,14 +496,29 @@ class AwsSource(Source):
                 continue
             queue.append(_Job(key, spec, start_s, end_s, 0))
         running: list[_Job] = []
-        deadline = time.monotonic() + self.insights_timeout
+        # Polling stops at the query timeout or the investigation's deadline, whichever first.
+        overall = self.deadline.remaining()
+        budget = min(self.insights_timeout, max(0.0, overall))
+        by_deadline = overall < self.insights_timeout
+        deadline = time.monotonic() + budget
+        began = time.monotonic()
+        next_note = began + _PROGRESS_EVERY
         try:
             self._start_jobs(queue, running, states)
             while running:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    self._time_out(running, queue, states)
+                    self._time_out(running, queue, states, by_deadline=by_deadline)
                     break
+                if time.monotonic() >= next_note:
+                    next_note += _PROGRESS_EVERY
+                    progress_log.info(
+                        "Logs Insights: %d quer%s still running after %.0f s (%.0f s left)",
+                        len(running),
+                        "y" if len(running) == 1 else "ies",
+                        time.monotonic() - began,
+                        remaining,
+                    )
                 time.sleep(min(self.poll_interval, remaining))
                 for job in list(running):
                     if states[job.key].error is not None:
@@ -490,7 +529,7 @@ class AwsSource(Source):
                         running.remove(job)
                 self._start_jobs(queue, running, states)
             for job in queue:  # left when the deadline passed
-                states[job.key].fail(_timeout_error(job, self.insights_timeout))
+                states[job.key].fail(self._gave_up(job, by_deadline))
         finally:
             for job in running:
                 self._stop(job)
@@ -541,6 +580,7 @@ class AwsSource(Source):
                 response = logs.get_query_results(queryId=job.query_id)
                 status = response.get("status", "Unknown")
                 if status in _WAITING:
+                    job.status = status
                     return False
                 if status != "Complete":
                     state.fail(
@@ -561,6 +601,8 @@ class AwsSource(Source):
                     rows.extend(page.get("results", []))
                     token = page.get("nextToken")
         except IncidentError as exc:
+            if isinstance(exc, DeadlineExceeded):
+                self._stop(job)  # still running on AWS: stop it, we will not read it
             state.fail(exc)
             return True
         if _truncated(job.spec, rows):
@@ -595,12 +637,28 @@ class AwsSource(Source):
         return True
 
     def _time_out(
-        self, running: list[_Job], queue: deque[_Job], states: dict[str, _KeyState]
+        self,
+        running: list[_Job],
+        queue: deque[_Job],
+        states: dict[str, _KeyState],
+        *,
+        by_deadline: bool = False,
     ) -> None:
         for job in list(running):
             running.remove(job)
             self._stop(job)
-            states[job.key].fail(_timeout_error(job, self.insights_timeout))
+            states[job.key].fail(self._gave_up(job, by_deadline))
+
+    def _gave_up(self, job: _Job, by_deadline: bool) -> IncidentError:
+        if not by_deadline:
+            return _timeout_error(job, self.insights_timeout)
+        return DeadlineExceeded(
+            f"Logs Insights query {job.query_id or '(not started)'} for {job.key!r} was still "
+            f"{job.status} when the investigation's {self.deadline.seconds:g} s deadline "
+            "passed; it was stopped (raise it with --deadline)",
+            operation="GetQueryResults",
+            code="DeadlineExceeded",
+        )
 
     def _stop(self, job: _Job) -> None:
         """StopQuery, best effort: a query that already ended, or a denied call, is fine."""
@@ -839,6 +897,7 @@ class _Job:
     end_s: int
     depth: int
     query_id: str | None = None
+    status: str = "Scheduled"
 
 
 @dataclass
@@ -978,7 +1037,9 @@ def _api(operation: str, *, query: str | None = None, detail: str | None = None)
     """Translate botocore errors raised inside the block (see :func:`translate_error`)."""
     try:
         yield
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, ResponseParserError, UnicodeDecodeError) as exc:
+        # botocore's ResponseParserError is no BotoCoreError, and it decodes a JSON answer
+        # before parsing it, so a body that is not UTF-8 escapes as UnicodeDecodeError.
         raise translate_error(exc, operation, query=query, detail=detail) from exc
 
 

@@ -5,6 +5,12 @@ the user agent (``incident-notebooks/<version>``), the region (the alarm's), an 
 assume through STS, and the endpoint (``endpoint_url`` argument, else boto3's own
 ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` environment variables, else AWS).
 
+An investigation has one overall :class:`Deadline` (about 90 s by default): every client built
+here checks it before each HTTP attempt, first try and retries alike, and raises
+:class:`~incident_lib.errors.DeadlineExceeded` instead of calling once it has passed, so a
+throttling or slow AWS costs a section, never the report. Retries are logged at INFO on the
+``incident_lib.sources.aws`` logger (the terminal shows them as progress).
+
 See docs/aws.md for credentials, IAM permissions and costs.
 """
 
@@ -12,6 +18,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,11 +45,13 @@ from botocore.exceptions import (
     ProfileNotFound,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from incident_lib import __version__
 from incident_lib.errors import (
     AccessDeniedError,
     BadInputError,
+    DeadlineExceeded,
     IncidentError,
     QueryError,
     SourceError,
@@ -49,14 +59,31 @@ from incident_lib.errors import (
 )
 
 __all__ = [
+    "DEADLINE_ENV",
+    "DEFAULT_DEADLINE",
+    "PROGRESS_ENV",
     "USER_AGENT",
     "ClientSettings",
+    "Deadline",
+    "attach_progress_log",
     "make_client",
     "make_session",
     "translate_error",
 ]
 
 log = logging.getLogger(__name__)
+#: Progress lines (retries, slow queries) go to this logger; the CLI shows its INFO lines.
+progress_log = logging.getLogger("incident_lib.sources.aws")
+
+#: Seconds one investigation may spend on AWS calls, all sections together.
+DEFAULT_DEADLINE = 90.0
+#: The deadline as an absolute epoch time (seconds), set by ``incident investigate`` for the
+#: notebook's kernel, so the kernel's sources keep the run's deadline.
+DEADLINE_ENV = "INCIDENT_DEADLINE_AT"
+#: A file the kernel appends progress lines to; the command line shows them as they come.
+PROGRESS_ENV = "INCIDENT_PROGRESS_FILE"
+#: Operations still made after the deadline: stopping what we started is cleanup, not waiting.
+_AFTER_DEADLINE = {"StopQuery"}
 
 USER_AGENT = f"incident-notebooks/{__version__}"
 #: ``RoleSessionName`` used when a role is assumed; shows in the target account's CloudTrail.
@@ -104,9 +131,12 @@ class ClientSettings:
     """
 
     retry_mode: Literal["standard", "adaptive", "legacy"] = "adaptive"
-    max_attempts: int = 5
-    connect_timeout: float = 5.0
-    read_timeout: float = 60.0
+    #: Four attempts: standard/adaptive back-off sleeps at most 2 + 4 + 8 s between them.
+    max_attempts: int = 4
+    connect_timeout: float = 3.0
+    #: Per socket read. The APIs used answer in seconds; a 70 s answer was a stuck endpoint and
+    #: cost 729 s with the old 60 s and five attempts. Retried within the deadline.
+    read_timeout: float = 15.0
     max_pool_connections: int = 10
 
     def to_config(self) -> Config:
@@ -118,6 +148,139 @@ class ClientSettings:
             max_pool_connections=self.max_pool_connections,
             user_agent_extra=USER_AGENT,
         )
+
+
+class Deadline:
+    """One investigation's time budget for AWS calls (monotonic clock).
+
+    ``Deadline(90)`` leaves 90 s from now; :meth:`from_env` takes the absolute time the command
+    line set for the kernel (``INCIDENT_DEADLINE_AT``), else the default from now.
+
+    >>> d = Deadline(90)
+    >>> 0 < d.remaining() <= 90
+    True
+    """
+
+    def __init__(self, seconds: float = DEFAULT_DEADLINE) -> None:
+        self.seconds = float(seconds)
+        self.at = time.monotonic() + self.seconds
+
+    @classmethod
+    def from_env(cls) -> Deadline:
+        value = os.environ.get(DEADLINE_ENV)
+        if value:
+            try:
+                return cls(float(value) - time.time())
+            except ValueError:
+                log.warning("%s=%r is not an epoch time; using %ss", DEADLINE_ENV, value, 90)
+        return cls()
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+    def check(self, operation: str) -> None:
+        """Raise :class:`DeadlineExceeded` when the budget is spent."""
+        if self.expired():
+            raise DeadlineExceeded(
+                f"the investigation's {self.seconds:g} s deadline for AWS calls has passed; "
+                "not called (raise it with --deadline)",
+                operation=operation,
+                code="DeadlineExceeded",
+            )
+
+    def watch(self, client: BaseClient, max_attempts: int | None = None) -> BaseClient:
+        """Check this deadline before every HTTP attempt of ``client`` and log its retries."""
+        if max_attempts is None:
+            retries = getattr(client.meta.config, "retries", None) or {}
+            max_attempts = int(retries.get("max_attempts") or 1)
+        events = client.meta.events
+        uid = f"incident-notebooks-deadline-{id(self)}"
+        events.register_first("before-send.*.*", self._before_send, unique_id=f"{uid}-send")
+        events.register_first(
+            "needs-retry.*.*",
+            functools.partial(self._needs_retry, max_attempts=max_attempts),
+            unique_id=f"{uid}-retry",
+        )
+        return client
+
+    def _before_send(self, request: Any = None, **kwargs: Any) -> None:
+        operation = _operation(kwargs.get("event_name", ""))
+        if operation not in _AFTER_DEADLINE:
+            self.check(operation)
+
+    def _needs_retry(
+        self,
+        response: Any = None,
+        attempts: int = 1,
+        caught_exception: Exception | None = None,
+        event_name: str = "",
+        max_attempts: int = 1,
+        **_: Any,
+    ) -> None:
+        # Runs before botocore's own retry handler: past the deadline, stop retrying now
+        # rather than sleep and be refused by _before_send.
+        operation = _operation(event_name)
+        problem = _attempt_problem(response, caught_exception)
+        if problem is None or attempts >= max_attempts:
+            return  # fine, not worth retrying, or the last attempt: botocore raises it
+        if self.expired() and operation not in _AFTER_DEADLINE:
+            raise DeadlineExceeded(
+                f"{problem}, and the investigation's {self.seconds:g} s deadline has passed; "
+                "not retried (raise it with --deadline)",
+                operation=operation,
+                code="DeadlineExceeded",
+            )
+        progress_log.info(
+            "%s: %s (attempt %d of %d); retrying, %.0f s left of the deadline",
+            operation,
+            problem,
+            attempts,
+            max_attempts,
+            max(0.0, self.remaining()),
+        )
+
+
+def _operation(event_name: str) -> str:
+    parts = event_name.split(".")
+    return parts[2] if len(parts) >= 3 else event_name
+
+
+def _attempt_problem(response: Any, caught: Exception | None) -> str | None:
+    """What went wrong with one HTTP attempt when botocore may retry it (a connection error,
+    a timeout, throttling, a 5xx), else None."""
+    if caught is not None:
+        return type(caught).__name__
+    if not response:
+        return None
+    http, parsed = response
+    status = getattr(http, "status_code", 200)
+    error = parsed.get("Error", {}) if isinstance(parsed, dict) else {}
+    code = str(error.get("Code") or "")
+    if status >= 500 or status == 429 or code in _THROTTLED or code.startswith("Throttl"):
+        return f"{code or 'HTTP'} {status}".strip()
+    return None
+
+
+def attach_progress_log() -> None:
+    """Append INFO lines of ``incident_lib.sources.aws`` to ``$INCIDENT_PROGRESS_FILE`` (set by
+    ``incident investigate`` for the kernel; it shows them on the terminal). Idempotent."""
+    path = os.environ.get(PROGRESS_ENV)
+    if not path or any(getattr(h, "_incident_progress", False) for h in progress_log.handlers):
+        return
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        log.debug("no progress file %s: %s", path, exc)
+        return
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._incident_progress = True  # type: ignore[attr-defined]
+    progress_log.addHandler(handler)
+    if progress_log.getEffectiveLevel() > logging.INFO:
+        progress_log.setLevel(logging.INFO)
 
 
 class _AssumeRoleProvider(CredentialProvider):
@@ -325,6 +488,13 @@ def translate_error(
             f"the endpoint did not answer in time ({exc}); raise read_timeout in ClientSettings",
             operation=operation,
             code="ReadTimeout",
+        )
+    if isinstance(exc, ResponseParserError | UnicodeDecodeError):
+        return SourceError(
+            f"the endpoint's answer could not be read ({type(exc).__name__}); a proxy or "
+            "network device may be rewriting it",
+            operation=operation,
+            code="MalformedResponse",
         )
     if isinstance(exc, ParamValidationError):
         return SourceError(f"invalid request: {exc}", operation=operation, code="ParamValidation")

@@ -25,7 +25,8 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from incident_lib.errors import BadInputError
+from incident_lib import limits
+from incident_lib.errors import BadInputError, InputLimitError
 from incident_lib.store.reader import Store, open_store
 from incident_lib.store.writer import StoreWriter
 
@@ -144,14 +145,20 @@ def import_logs(store_path: str | Path, log_group: str, source: str | Path | Tex
 
 def _read_text(source: str | Path | TextIO) -> tuple[str, str]:
     if isinstance(source, io.TextIOBase) or hasattr(source, "read"):
-        return getattr(source, "name", "<stream>"), source.read()  # type: ignore[union-attr]
-    if str(source) == "-":
-        return "<stdin>", sys.stdin.read()
-    path = Path(source)
+        name, reader = getattr(source, "name", "<stream>"), source.read  # type: ignore[union-attr]
+    elif str(source) == "-":
+        name, reader = "<stdin>", sys.stdin.read
+    else:
+        path = Path(source)
+        name, reader = str(path), lambda: path.read_text(encoding="utf-8")
     try:
-        return str(path), path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"cannot read {path}: {exc}") from None
+        return name, reader()
+    except UnicodeDecodeError as exc:
+        raise BadInputError(
+            f"cannot read {name}: not UTF-8 text (byte {exc.start}); binary input?"
+        ) from None
+    except OSError as exc:
+        raise BadInputError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
 def _whole_document(text: str) -> dict[str, Any] | None:
@@ -160,9 +167,13 @@ def _whole_document(text: str) -> dict[str, Any] | None:
     if not stripped.startswith("{"):
         return None
     try:
-        doc = json.loads(stripped)
+        doc = limits.load_json(stripped, what="input")
     except json.JSONDecodeError:
         return None  # JSON lines (several objects) or a broken line: read line by line
+    except InputLimitError as exc:
+        if "\n" in stripped.strip():
+            return None  # several lines: each is checked on its own, with its number
+        raise BadInputError(f"{exc}; nothing imported") from None
     return doc if isinstance(doc, dict) and "events" in doc else None
 
 
@@ -170,10 +181,27 @@ def _json_lines(text: str, errors: list[str]) -> Iterable[tuple[str, Any]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        if len(line) > limits.MAX_LOG_LINE_CHARS:
+            errors.append(
+                f"line {number}: {len(line):,} characters, longer than the "
+                f"{limits.MAX_LOG_LINE_CHARS:,} a log event line may have"
+            )
+            continue
         try:
-            yield f"line {number}", json.loads(line)
+            yield f"line {number}", limits.load_json(line, what="event")
         except json.JSONDecodeError as exc:
             errors.append(f"line {number}: not JSON ({exc.msg} at column {exc.colno})")
+        except InputLimitError as exc:
+            errors.append(f"line {number}: {exc}")
+
+
+_EARLIEST_MS = limits.EARLIEST.value // 1_000_000
+_LATEST_MS = limits.LATEST.value // 1_000_000
+
+
+def _clip(value: Any, size: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= size else text[: size - 3] + "..."
 
 
 def _epoch_ms(value: Any) -> int | None:
@@ -195,17 +223,26 @@ def _event(raw: Any) -> tuple[dict[str, Any], str | None]:
     if "timestamp" not in raw:
         problems.append("no 'timestamp'")
     elif ts is None:
-        problems.append(f"'timestamp' must be epoch milliseconds, found {raw['timestamp']!r}")
+        problems.append(f"'timestamp' must be epoch milliseconds, found {_clip(raw['timestamp'])}")
+    elif not _EARLIEST_MS <= ts < _LATEST_MS:
+        problems.append(f"'timestamp' {ts} is out of range (years 1970 to 2199)")
     message = raw.get("message")
     if not isinstance(message, str):
         problems.append("no 'message'" if "message" not in raw else "'message' must be a string")
+    elif len(message) > limits.MAX_LOG_MESSAGE_CHARS:
+        problems.append(
+            f"'message' of {len(message):,} characters; CloudWatch Logs events are at most "
+            f"{limits.MAX_LOG_MESSAGE_CHARS:,}"
+        )
     stream = raw.get("logStreamName", raw.get("logStream"))
     if not isinstance(stream, str) or not stream:
         problems.append("no 'logStreamName' (or 'logStream')")
     ingestion = raw.get("ingestionTime")
     ingestion_ms = ts if ingestion is None else _epoch_ms(ingestion)
-    if ingestion is not None and ingestion_ms is None:
-        problems.append(f"'ingestionTime' must be epoch milliseconds, found {ingestion!r}")
+    if ingestion is not None and (
+        ingestion_ms is None or not _EARLIEST_MS <= ingestion_ms < _LATEST_MS
+    ):
+        problems.append(f"'ingestionTime' must be epoch milliseconds, found {_clip(ingestion)}")
     event_id = raw.get("eventId")
     if event_id is not None and not isinstance(event_id, str):
         problems.append("'eventId' must be a string")

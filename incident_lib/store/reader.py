@@ -5,20 +5,30 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
-from incident_lib.errors import StoreError
+from incident_lib import limits
+from incident_lib.errors import InputLimitError, StoreError
 from incident_lib.store.schema import (
     DESCRIPTOR,
     FORMAT_NAME,
     FORMAT_VERSION,
     OPTIONAL_TABLES,
+    REQUIRED,
     TABLES,
     table_file,
     type_matches,
@@ -40,21 +50,45 @@ class TimeRange(BaseModel):
         return value
 
 
+#: A descriptor larger than this is not one (the demo's, with its alarm events, is ~20 KB).
+MAX_DESCRIPTOR_BYTES = 32 * 1024 * 1024
+
+
 class TableInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    file: str
-    rows: int = Field(ge=0)
+    #: A file name relative to the store folder: no ``..``, no absolute path (checked again on
+    #: disk, after symlinks, by :func:`open_store`).
+    file: StrictStr
+    rows: StrictInt = Field(ge=0)
+
+    @field_validator("file")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        posix, windows = PurePosixPath(value), PureWindowsPath(value)
+        if (
+            not value.strip()
+            or "\x00" in value
+            or posix.is_absolute()
+            or windows.is_absolute()
+            or windows.drive
+            or ".." in posix.parts
+            or ".." in windows.parts
+            or posix == PurePosixPath(".")
+        ):
+            raise ValueError("must be a file inside the store folder (a relative path, no '..')")
+        return value
 
 
 class StoreDescriptor(BaseModel):
     """``store.json``: what the store holds and, for a demo scenario, its ground truth."""
 
     model_config = ConfigDict(extra="forbid")
-    format: str = FORMAT_NAME
-    version: int = FORMAT_VERSION
+    # Strict types: "1" is not a version, 1.0 is not a row count.
+    format: StrictStr
+    version: StrictInt
     created: datetime
-    account_id: str = "123456789012"
-    region: str = "us-east-1"
+    account_id: StrictStr = "123456789012"
+    region: StrictStr = "us-east-1"
     time_range: TimeRange | None = None
     tables: dict[str, TableInfo]
     scenario: dict[str, Any] | None = None
@@ -121,25 +155,28 @@ class Store:
 def open_store(path: str | Path) -> Store:
     """Open the store at ``path``, checking the descriptor and every table's columns and types.
 
-    Raises :class:`StoreError` naming the file and the column at fault.
+    Raises :class:`StoreError` naming the file and the descriptor field or column at fault.
+    Every table file must lie inside the store folder, also after following symlinks.
     """
     root = Path(path)
-    if not root.is_dir():
+    if not _is(root.is_dir, root, None):
         raise StoreError("not a telemetry store (no such folder)", path=str(root))
     desc_path = root / DESCRIPTOR
-    if not desc_path.is_file():
+    if not _is(desc_path.is_file, desc_path, None):
         raise StoreError(f"not a telemetry store (no {DESCRIPTOR})", path=str(desc_path))
     try:
-        raw = json.loads(desc_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise StoreError(f"cannot read descriptor: {exc}", path=str(desc_path)) from None
+        real_root = root.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise StoreError(f"cannot resolve the store folder ({exc})", path=str(root)) from None
+    _inside(desc_path, real_root, desc_path, None)
+    raw = _read_descriptor(desc_path)
     try:
         descriptor = StoreDescriptor.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise StoreError(
-            f"bad descriptor: {first['msg']}", path=str(desc_path), column=field
+            f"bad descriptor: {first['msg']}", path=str(desc_path), field=field or None
         ) from None
     if descriptor.format != FORMAT_NAME:
         raise StoreError(f"unknown format {descriptor.format!r}", path=str(desc_path))
@@ -154,11 +191,89 @@ def open_store(path: str | Path) -> Store:
         if info is None and name in OPTIONAL_TABLES:
             continue
         file = root / (info.file if info else table_file(name))
-        if info is None or not file.is_file():
-            raise StoreError(f"missing table {name!r}", path=str(file))
+        if info is None or not _is(file.is_file, file, f"tables.{name}.file"):
+            raise StoreError(f"missing table {name!r}", path=str(file), field=f"tables.{name}")
+        _inside(file, real_root, desc_path, f"tables.{name}.file")
         _check_schema(file, schema)
+        _check_required(file, REQUIRED.get(name, ()))
     log.debug("opened store %s", root)
     return Store(root, descriptor)
+
+
+def _is(check: Any, path: Path, field: str | None) -> bool:
+    """``path.is_dir()`` / ``is_file()``, with an unusable name (too long, a loop) as a
+    StoreError rather than an OSError."""
+    try:
+        return bool(check())
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise StoreError(
+            f"cannot use this path ({reason})", path=str(path)[:300], field=field
+        ) from None
+
+
+def _read_descriptor(desc_path: Path) -> Any:
+    try:
+        with desc_path.open("rb") as fh:
+            data = fh.read(MAX_DESCRIPTOR_BYTES + 1)
+    except OSError as exc:
+        raise StoreError(f"cannot read descriptor: {exc.strerror}", path=str(desc_path)) from None
+    if len(data) > MAX_DESCRIPTOR_BYTES:
+        raise StoreError(
+            f"descriptor larger than {MAX_DESCRIPTOR_BYTES // 2**20} MiB", path=str(desc_path)
+        )
+    try:
+        return limits.load_json(data, what="descriptor")
+    except UnicodeDecodeError as exc:
+        raise StoreError(
+            f"cannot read descriptor: not UTF-8 text (byte {exc.start})", path=str(desc_path)
+        ) from None
+    except (json.JSONDecodeError, InputLimitError) as exc:
+        raise StoreError(f"cannot read descriptor: {exc}", path=str(desc_path)) from None
+
+
+def _inside(file: Path, real_root: Path, desc_path: Path, field: str | None) -> None:
+    """``file``, symlinks followed, must lie in the store folder."""
+    try:
+        real = file.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise StoreError(f"cannot resolve {file.name} ({exc})", path=str(file)) from None
+    if not real.is_relative_to(real_root):
+        raise StoreError(
+            f"{file.name} leads outside the store (to {real}); table files must lie in the "
+            "store folder",
+            path=str(desc_path if field else file),
+            field=field,
+        )
+
+
+def _check_required(file: Path, columns: tuple[str, ...]) -> None:
+    """Required columns hold no null: from the Parquet statistics (no data read), or by
+    reading the column when a writer left no null counts."""
+    try:
+        meta = pq.ParquetFile(file).metadata
+        for rg in range(meta.num_row_groups):
+            group = meta.row_group(rg)
+            for j in range(group.num_columns):
+                chunk = group.column(j)
+                name = chunk.path_in_schema
+                if name not in columns:
+                    continue
+                stats = chunk.statistics
+                if stats is not None and stats.has_null_count:
+                    nulls = stats.null_count
+                else:
+                    nulls = pq.read_table(file, columns=[name]).column(name).null_count
+                if nulls:
+                    raise StoreError(
+                        f"{nulls} rows have no value in a required column",
+                        path=str(file),
+                        column=name,
+                    )
+    except StoreError:
+        raise
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise StoreError(f"not a readable Parquet file ({exc})", path=str(file)) from None
 
 
 def _check_schema(file: Path, expected) -> None:

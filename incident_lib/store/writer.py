@@ -19,7 +19,14 @@ import pyarrow.parquet as pq
 
 from incident_lib.errors import StoreError
 from incident_lib.store.reader import Store, StoreDescriptor, TableInfo, TimeRange, open_store
-from incident_lib.store.schema import DESCRIPTOR, REQUIRED, TABLES, table_file
+from incident_lib.store.schema import (
+    DESCRIPTOR,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    REQUIRED,
+    TABLES,
+    table_file,
+)
 from incident_lib.timeutil import utc_now
 
 log = logging.getLogger(__name__)
@@ -264,6 +271,8 @@ class StoreWriter:
                     start=self._tmin.to_pydatetime(), end=self._tmax.to_pydatetime()
                 )
             descriptor = StoreDescriptor(
+                format=FORMAT_NAME,
+                version=FORMAT_VERSION,
                 created=utc_now(),
                 account_id=self.account_id,
                 region=self.region,

@@ -29,7 +29,7 @@ def test_settings_become_an_explicit_botocore_config():
     config = ClientSettings(retry_mode="standard", max_attempts=3, read_timeout=7).to_config()
     assert config.retries == {"mode": "standard", "max_attempts": 3}
     assert config.read_timeout == 7
-    assert config.connect_timeout == 5.0
+    assert config.connect_timeout == ClientSettings().connect_timeout == 3.0
     assert config.user_agent_extra == f"incident-notebooks/{__version__}"
 
 

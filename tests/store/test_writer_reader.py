@@ -193,7 +193,7 @@ def test_bad_descriptor(sample_store: Path, change, needle: str, column: str | N
     assert info.value.path == str(desc_path)
     assert "store.json" in str(info.value)
     if column:
-        assert info.value.column == column and f"column: {column}" in str(info.value)
+        assert info.value.field == column and f"field: {column}" in str(info.value)
 
 
 def test_descriptor_not_json(sample_store: Path) -> None:
