@@ -35,7 +35,16 @@ from typing import Any
 
 import nh3
 
-__all__ = ["md", "md_block", "md_code", "md_escape", "plot_text", "safe_html", "text_html"]
+__all__ = [
+    "md",
+    "md_block",
+    "md_code",
+    "md_escape",
+    "plot_text",
+    "safe_html",
+    "safe_output_html",
+    "text_html",
+]
 
 #: Characters with a meaning in Markdown, GFM, nbconvert's math, or HTML. Each becomes a
 #: numeric character reference (``*`` -> ``&#42;``), which renders as the character itself.
@@ -195,12 +204,22 @@ def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def safe_html(fragment: str) -> str:
+def _output_attribute_filter(element: str, attribute: str, value: str) -> str | None:
+    if attribute == "href":  # outputs may carry data: links stay on the page
+        return value if value.startswith("#") else None
+    if attribute == "src":
+        return None
+    return value
+
+
+def safe_html(fragment: str, *, links: bool = True) -> str:
     """``fragment`` with everything that could run, fetch or navigate removed.
 
     Allowlist sanitising (nh3): the elements Markdown and tables produce, no event handlers,
     no ``<script>``/``<iframe>``/``<svg>``, links only to ``http``, ``https``, ``mailto`` or
-    an anchor on the page, images only as embedded ``data:image/...``.
+    an anchor on the page, images only as embedded ``data:image/...``. With ``links=False``
+    (what cell outputs get: they may carry incident data, and links are never built from
+    data) only links to an anchor on the page and no images are kept.
 
     >>> safe_html('<p onclick="x()">hi<img src=x onerror=alert(1)><script>alert(2)</script></p>')
     '<p>hi<img></p>'
@@ -210,9 +229,14 @@ def safe_html(fragment: str) -> str:
         tags=set(_SAFE_TAGS),
         clean_content_tags=set(_DROPPED_WITH_CONTENT),
         attributes=_SAFE_ATTRIBUTES,
-        attribute_filter=_attribute_filter,
+        attribute_filter=_attribute_filter if links else _output_attribute_filter,
         url_schemes={"http", "https", "mailto", "data"},
         filter_style_properties=set(_SAFE_STYLE),
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
+
+
+def safe_output_html(fragment: str) -> str:
+    """:func:`safe_html` for a cell's output: no links off the page, no images."""
+    return safe_html(fragment, links=False)

@@ -118,7 +118,7 @@ _EMPTY_VALUES = frozenset({"null", "none", "true", "false", "undefined", "", MAS
 # Keys whose unquoted value runs to the end of the line (a header), not to the next space.
 _LINE_VALUE_KEYS = ("cookie", "authorization")
 
-_QUOTE = r"""(?:\\{0,3}["']|&quot;|&\#0*3[49];|&\#[xX]0*2[27];)"""
+_QUOTE = r"""(?:\\{0,7}+(?:["']|&quot;|&\#0*3[49];|&\#[xX]0*2[27];))"""
 _KEY_VALUE = re.compile(
     rf"(?i)(?<![\w.\-])(?P<key>{_KEY})(?![\w.\-])"
     rf"(?P<kq>{_QUOTE})?[ \t]*+(?P<sep>[:=])[ \t]*+(?P<vq>{_QUOTE})?"
@@ -250,7 +250,7 @@ SECRET_KINDS: tuple[SecretKind, ...] = (
         # a truncated block (no END) is masked to the end of its body.
         _c(
             r"-----BEGIN (?P<kind>[A-Z0-9 ]{0,40}?)PRIVATE KEY(?: BLOCK)?-----"
-            r"(?:[A-Za-z0-9+/=\s:,\-]|\\[nr])*+"
+            r"[A-Za-z0-9+/=\s:,\-\\]*+"
             r"(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?"
         ),
         lambda m: f"-----BEGIN {m.group('kind')}PRIVATE KEY----- {MASK}",
@@ -459,6 +459,8 @@ def mask_json(value: Any) -> Any:
 
 def _maskable(item: Any) -> bool:
     if item is None or isinstance(item, bool | Mapping | list | tuple):
+        return False
+    if isinstance(item, float) and item != item:  # NaN: a missing value in a frame
         return False
     return str(item).strip().lower() not in _EMPTY_VALUES
 

@@ -44,7 +44,7 @@ from nbformat import NotebookNode
 
 from incident_lib import paths
 from incident_lib.errors import BadInputError
-from incident_lib.escape import safe_html, text_html
+from incident_lib.escape import safe_html, safe_output_html
 from incident_lib.findings import FINDINGS_MIMETYPE, SECTION_MIMETYPE, FindingsDoc, extract
 from incident_lib.plotting import PLOTLY_CONFIG, PLOTLY_MIMETYPE, sanitize_figure
 from incident_lib.redact import mask_notebook
@@ -212,11 +212,16 @@ def _exporter(base: str) -> Any:
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
-        # The lab template then cleans Markdown cells, Markdown and HTML outputs with the
-        # ``clean_html`` filter (ours, below: nbconvert's bleach allowlist drops headings and
-        # table heads) and leaves out application/javascript outputs.
+        # The lab template then cleans Markdown cells with the ``clean_html`` filter (ours,
+        # below: nbconvert's bleach allowlist drops headings and table heads) and leaves out
+        # application/javascript outputs; ours cleans Markdown and HTML outputs with
+        # ``clean_output_html`` (no links off the page: outputs may carry incident data).
         sanitize_html=True,
-        filters={"clean_html": safe_html, "incident_plot": _plot_html, "text_html": text_html},
+        filters={
+            "clean_html": safe_html,
+            "clean_output_html": safe_output_html,
+            "incident_plot": _plot_html,
+        },
     )
 
 
