@@ -209,3 +209,99 @@ def summary(p: Probe) -> dict[str, Any]:
         "console_errors": len(p.console_errors),
         "page_errors": p.page_errors[:3],
     }
+
+
+# -- one report per vector, built from the real producers ------------------------------------
+def vector_notebook(payloads: list[str] | str) -> Any:
+    """An executed notebook as papermill leaves it, with each payload wherever incident text
+    lands: a Markdown output (a runbook's f-string, unescaped), an HTML output, a plotly figure
+    (title, legend, annotation, axis title, category ticks, hover text) built straight with
+    plotly, a table, a finding, a failed section and the alarm banner."""
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    if isinstance(payloads, str):
+        payloads = [payloads]
+    cells = [new_markdown_cell("## Investigation")]
+    for payload in payloads:
+        cells.append(_vector_cell(payload))
+    nb = new_notebook(cells=cells)
+    nb.metadata["incident"] = {
+        "alarm": {"name": f"api {payloads[0]}", "new_state": "ALARM", "reason": payloads[-1]},
+        "alert_type": "generic",
+    }
+    return nb
+
+
+def _vector_cell(payload: str) -> Any:
+    import pandas as pd
+    import plotly.graph_objects as go
+    from nbformat.v4 import new_code_cell, new_output
+
+    from incident_lib.findings import FINDINGS_MIMETYPE, SECTION_MIMETYPE
+    from incident_lib.plotting import IncidentRenderer
+
+    fig = go.Figure(
+        go.Bar(x=[payload, "ok"], y=[3, 1], name=payload, hovertext=[payload, payload]),
+        layout={
+            "title": {"text": payload},
+            "yaxis": {"title": {"text": payload}},
+            "annotations": [{"x": 0, "y": 3, "text": payload}],
+        },
+    )
+    table = pd.DataFrame({"@message": [payload]})
+
+    def display(data: dict) -> Any:
+        return new_output("display_data", data=data)
+
+    cell = new_code_cell("case.show(...)")
+    cell.outputs = [
+        display({"text/markdown": f"**Alarm history unavailable**: {payload}"}),
+        display({"text/html": f"<b>dependency</b> {payload}"}),
+        display(IncidentRenderer().to_mimebundle(fig.to_dict())),
+        new_output("execute_result", data={"text/html": table._repr_html_()}, execution_count=1),
+        display(
+            {
+                SECTION_MIMETYPE: {"name": "Logs", "status": "failed", "error": payload},
+                "text/html": f"<div>{payload}</div>",
+            }
+        ),
+        display(
+            {
+                FINDINGS_MIMETYPE: {
+                    "summary": payload,
+                    "findings": [{"kind": "new_signature", "title": payload, "detail": payload}],
+                    "sections": [],
+                },
+                "text/html": f"<p>{payload}</p>",
+            }
+        ),
+    ]
+    return cell
+
+
+def probe_vectors(out: Path, browser: Browser | None = None) -> dict[str, Any]:
+    """One report per vector (:func:`vector_notebook`), each probed: totals and per vector."""
+    if browser is None:
+        from playwright.sync_api import sync_playwright
+
+        from tests.browser.helpers import launch_chromium
+
+        with sync_playwright() as pw:
+            own = launch_chromium(pw)
+            try:
+                return probe_vectors(out, own)
+            finally:
+                own.close()
+    from incident_lib.report import render_report
+
+    per_vector: dict[str, Any] = {}
+    for vector in VECTORS:
+        page = render_report(vector_notebook(vector.payload), out / f"{vector.id}.html")
+        per_vector[vector.id] = summary(probe(page, browser))
+    return {
+        "vectors_tried": len(VECTORS),
+        "executed": sorted(v for v, r in per_vector.items() if r["executed"]),
+        "requested": sorted(v for v, r in per_vector.items() if r["requested"]),
+        "injected": sorted(v for v, r in per_vector.items() if r["injected"]),
+        "per_vector": per_vector,
+    }
