@@ -139,7 +139,10 @@ def probe(path: Path, browser: Browser, *, timeout_s: float = 30.0) -> Probe:
         )
         page.on("pageerror", lambda exc: result.page_errors.append(str(exc)))
         page.route("**/*", on_route)
-        page.goto(url, wait_until="load", timeout=timeout_s * 1000)
+        try:
+            page.goto(url, wait_until="load", timeout=timeout_s * 1000)
+        except PlaywrightTimeout:  # a vector kept the page loading (a frame, a refresh)
+            result.page_errors.append(f"page not loaded within {timeout_s}s")
         try:
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.plotly-graph-div')].every("
