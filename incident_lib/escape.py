@@ -169,6 +169,7 @@ _SAFE_TAGS = frozenset(
         *("ul", "ol", "li", "dl", "dt", "dd", "pre", "code", "kbd", "samp", "var"),
         *("em", "strong", "b", "i", "u", "s", "del", "ins", "sub", "sup", "small", "mark"),
         *("abbr", "q", "cite", "figure", "figcaption", "a", "img", "caption"),
+        *("details", "summary"),  # folded query text; "open" and handlers are not kept
         *("table", "thead", "tbody", "tfoot", "tr", "th", "td", "colgroup", "col"),
     }
 )
