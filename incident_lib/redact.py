@@ -440,17 +440,19 @@ def mask_json(value: Any) -> Any:
     """A copy of a JSON-like value with every string masked, and the whole value of every
     secret-named key (``{"password": "x"}`` -> ``{"password": "****"}``) replaced.
 
-    Keys themselves are kept. Non-string scalars are kept, except under a secret key.
+    Keys are masked as text too (a series label or a dimension value can be a key).
+    Non-string scalars are kept, except under a secret key.
     """
     if isinstance(value, str):
         return mask_secrets(value)
     if isinstance(value, Mapping):
         out: dict[Any, Any] = {}
         for key, item in value.items():
+            name = mask_secrets(key) if isinstance(key, str) else key
             if isinstance(key, str) and is_secret_key(key) and _maskable(item):
-                out[key] = MASK
+                out[name] = MASK
             else:
-                out[key] = mask_json(item)
+                out[name] = mask_json(item)
         return type(value)(out) if not isinstance(value, dict) else out
     if isinstance(value, list | tuple):
         return type(value)(mask_json(item) for item in value)

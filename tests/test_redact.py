@@ -95,11 +95,13 @@ def test_mask_json_masks_strings_and_values_under_secret_keys() -> None:
         "Credentials": {"SecretAccessKey": "abc", "SessionToken": 12345, "Expiration": None},
         "notes": ["password=hunter2", 3, True],
         "name": "checkout",
+        "onsets": {"fn password=hunter2": 1},
     }
     assert mask_json(value) == {
         "Credentials": {"SecretAccessKey": MASK, "SessionToken": MASK, "Expiration": None},
         "notes": ["password=" + MASK, 3, True],
         "name": "checkout",
+        "onsets": {"fn password=" + MASK: 1},
     }
     assert value["notes"][0] == "password=hunter2"  # a copy
 
