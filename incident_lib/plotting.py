@@ -14,13 +14,19 @@ exported report would show no plots (plotly.py issue 5365). :func:`setup_plotly`
 So every figure is drawn exactly once in either place. The builders plot times as float64 epoch
 milliseconds on a date axis (about 44% smaller than datetime values) and title the axis "UTC".
 
+Text in a figure comes from the incident (series labels, error signatures, deploy names), and
+plotly reads titles, legend names, hover text, annotations and category tick labels as a
+subset of HTML (``<a href>`` included). :func:`sanitize_figure` escapes every such string and
+masks secrets in it; the renderer applies it to every figure it shows (whoever built it), and
+the report applies it again before drawing (escaping is idempotent, so nothing shows twice
+escaped). Only ``hovertemplate``/``texttemplate`` strings are left as written: they are code.
+
 >>> setup_plotly()  # doctest: +SKIP
 >>> timeseries(frame, title="Errors", threshold=5, shade=[(t0, t1)]).show()  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -33,6 +39,8 @@ import plotly.io as pio
 from plotly.io._base_renderers import NotebookRenderer
 
 from incident_lib.errors import BadInputError
+from incident_lib.escape import plot_text
+from incident_lib.redact import mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,7 @@ __all__ = [
     "IncidentRenderer",
     "bar_by_time",
     "epoch_ms",
+    "sanitize_figure",
     "setup_plotly",
     "timeseries",
 ]
@@ -59,6 +68,13 @@ _ALARM_SHADE = "rgba(214, 39, 40, 0.12)"
 _MARKER_COLOUR = "#6a3d9a"
 _THRESHOLD_COLOUR = "#d62728"
 
+#: Longest label a builder puts in a legend, title or annotation (a legend name must not carry
+#: a whole 1 MB log line); the full text stays in the tables and the evidence.
+MAX_LABEL = 200
+
+#: Figure keys whose strings are code (plotly's own %{...} templates), not incident text.
+_CODE_KEYS = ("hovertemplate", "texttemplate")
+
 
 class IncidentRenderer(NotebookRenderer):
     """Offline renderer: ``text/html`` without plotly.js for the report, JSON for JupyterLab.
@@ -75,7 +91,9 @@ class IncidentRenderer(NotebookRenderer):
         """Nothing to do: plotly.js is embedded by the report template, not per notebook."""
 
     def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
-        """Return ``{"text/html": <div + newPlot>, PLOTLY_MIMETYPE: <figure JSON>}``."""
+        """Return ``{"text/html": <div + newPlot>, PLOTLY_MIMETYPE: <figure JSON>}``, with
+        every text of the figure escaped and masked (:func:`sanitize_figure`)."""
+        fig_dict = sanitize_figure(fig_dict)
         markup = pio.to_html(
             fig_dict,
             config=self.config,
@@ -137,8 +155,35 @@ def epoch_ms(values: pd.Series | Sequence[Any] | Any) -> pd.Series | float:
 
 
 def _text(value: Any) -> str:
-    """Escape text plotly would read as its pseudo-HTML (labels may come from the incident)."""
-    return html.escape(str(value), quote=False)
+    """A label from the incident as plotly text: secrets masked, markup escaped, cut short."""
+    return plot_text(mask_secrets(str(value)), limit=MAX_LABEL)
+
+
+def sanitize_figure(figure: Any) -> Any:
+    """A copy of a figure dict (or any JSON-like part of one) with every string escaped for
+    plotly's pseudo-HTML (:func:`~incident_lib.escape.plot_text`) and its secrets masked.
+
+    Colours, enumerated values and numbers have no ``<``, ``>`` or ``&`` and come back the
+    same; ``hovertemplate`` and ``texttemplate`` (code, with ``%{...}`` and ``<br>``) are kept.
+    Applying it twice gives the same figure as once.
+
+    >>> sanitize_figure({"data": [{"name": "<a href='javascript:x'>y</a>"}]})
+    {'data': [{'name': "&lt;a href='javascript:x'&gt;y&lt;/a&gt;"}]}
+    """
+    if isinstance(figure, str):
+        return plot_text(mask_secrets(figure))
+    if isinstance(figure, dict):
+        return {
+            key: value
+            if isinstance(key, str) and key.endswith(_CODE_KEYS)
+            else sanitize_figure(value)
+            for key, value in figure.items()
+        }
+    if isinstance(figure, list | tuple):
+        return [sanitize_figure(v) for v in figure]
+    if hasattr(figure, "dtype") and getattr(figure.dtype, "kind", "") in "OUS":
+        return [sanitize_figure(v) for v in figure.tolist()]  # numpy arrays of strings
+    return figure
 
 
 def _base_layout(fig: go.Figure, *, title: str, yaxis_title: str | None) -> None:

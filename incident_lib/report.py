@@ -4,6 +4,17 @@ The page opens offline (no CDN, no external script or style), shows the incident
 findings first, hides code, and embeds plotly.js once. Conversion runs in-process (the nbconvert
 command line costs about 1.6 s of process start; the exporter itself about 0.1 s).
 
+Incident text cannot run in the page, by three independent rules:
+
+- the notebook is masked (:func:`incident_lib.redact.mask_notebook`) before it is rendered;
+- every Markdown cell, Markdown output and HTML output goes through an allowlist sanitiser
+  (:func:`incident_lib.escape.safe_html`, nbconvert's ``sanitize_html`` with our cleaner), and
+  figures are drawn from their JSON (escaped by :func:`incident_lib.plotting.sanitize_figure`)
+  by one script of the page, never from the HTML a notebook output carries;
+- a Content Security Policy in the page allows only the page's own three scripts, by their
+  SHA-256 (:data:`PAGE_SCRIPTS`): no inline handler, no ``javascript:`` URL, no injected
+  ``<script>``, and no request of any kind (``default-src 'none'``).
+
 Templates are found in ``<repo>/templates`` (the parent of the ``incident_lib`` package), or in
 the folder named by the environment variable ``INCIDENT_TEMPLATES``.
 
@@ -12,13 +23,18 @@ the folder named by the environment variable ``INCIDENT_TEMPLATES``.
 
 from __future__ import annotations
 
+import base64
+import copy
 import functools
+import hashlib
+import json
 import logging
 import os
 import re
 import tempfile
 import threading
 import time
+import uuid
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -28,12 +44,24 @@ from nbformat import NotebookNode
 
 from incident_lib import paths
 from incident_lib.errors import BadInputError
+from incident_lib.escape import safe_html, safe_output_html
 from incident_lib.findings import FINDINGS_MIMETYPE, SECTION_MIMETYPE, FindingsDoc, extract
+from incident_lib.plotting import PLOTLY_CONFIG, PLOTLY_MIMETYPE, sanitize_figure
+from incident_lib.redact import mask_notebook
 from incident_lib.timeutil import UTC, utc_now
 
 log = logging.getLogger(__name__)
 
-__all__ = ["REMOVED_CELL_TAGS", "TEMPLATE_NAME", "export_html", "render_report", "templates_dir"]
+__all__ = [
+    "PAGE_SCRIPTS",
+    "PLOT_DATA_TYPE",
+    "REMOVED_CELL_TAGS",
+    "TEMPLATE_NAME",
+    "content_security_policy",
+    "export_html",
+    "render_report",
+    "templates_dir",
+]
 
 #: The nbconvert template (a folder under the templates directory).
 TEMPLATE_NAME = "report"
@@ -44,6 +72,41 @@ REMOVED_CELL_TAGS = frozenset({"remove-cell", "parameters", "injected-parameters
 _HEADING = re.compile(r'<h([1-3])\s+id="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _EXPORT_LOCK = threading.Lock()  # an exporter instance is shared; render one page at a time
+
+#: The type of the inert ``<script>`` blocks that carry each figure's JSON.
+PLOT_DATA_TYPE = "application/vnd.incident.plotly+json"
+
+_PLOTLY_CONFIG_JS = "window.PlotlyConfig = {MathJaxConfig: 'local'};"
+# Draws every figure of the page from its JSON block; one failing figure does not stop the rest.
+_DRAW_JS = (
+    "(function () {\n"
+    "  function draw() {\n"
+    f"    var blocks = document.querySelectorAll('script[type=\"{PLOT_DATA_TYPE}\"]');\n"
+    "    for (var i = 0; i < blocks.length; i++) {\n"
+    "      var block = blocks[i];\n"
+    "      var div = document.getElementById(block.getAttribute('data-plot'));\n"
+    "      try {\n"
+    "        var fig = JSON.parse(block.textContent);\n"
+    "        Plotly.newPlot(div, fig.data || [], fig.layout || {}, fig.config || {});\n"
+    "      } catch (err) {\n"
+    "        console.error('figure ' + block.getAttribute('data-plot') + ': ' + err);\n"
+    "      }\n"
+    "    }\n"
+    "  }\n"
+    "  if (document.readyState === 'loading') {\n"
+    "    document.addEventListener('DOMContentLoaded', draw);\n"
+    "  } else {\n"
+    "    draw();\n"
+    "  }\n"
+    "})();"
+)
+#: CSS plotly.js and the Lab stylesheet need inline (plotly sets styles on every SVG node);
+#: images only embedded; nothing else may load, connect, frame or submit.
+_CSP_FIXED = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:; "
+    "base-uri 'none'; form-action 'none'; object-src 'none'; frame-src 'none'; "
+    "connect-src 'none'; worker-src 'none'; manifest-src 'none'"
+)
 
 
 def templates_dir() -> Path:
@@ -69,6 +132,70 @@ def _plotly_js() -> str:
     return get_plotlyjs().replace("</script", "<\\/script")
 
 
+def page_scripts() -> dict[str, str]:
+    """The page's own inline scripts, by name, exactly as the template writes them."""
+    return {"config": _PLOTLY_CONFIG_JS, "plotly": _plotly_js(), "draw": _DRAW_JS}
+
+
+#: Names of the only scripts a report runs (see :func:`page_scripts`).
+PAGE_SCRIPTS = ("config", "plotly", "draw")
+
+
+def _sha256(script: str) -> str:
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+@functools.lru_cache(maxsize=1)
+def content_security_policy() -> str:
+    """The page's policy: its own scripts by hash, inline styles, embedded images, no network.
+
+    Hashes rather than a nonce: the page is a file, written once, with no server to make a
+    fresh nonce per view, and a hash also pins the script's exact text.
+    """
+    hashes = " ".join(_sha256(script) for script in page_scripts().values())
+    return f"{_CSP_FIXED}; script-src {hashes}"
+
+
+def _plot_html(figure: Any) -> str:
+    """One figure as a sized ``<div>`` and an inert JSON block the page's draw script reads."""
+    fig = sanitize_figure(_to_builtin(figure))
+    if not isinstance(fig, dict):
+        return ""
+    layout = fig.get("layout") if isinstance(fig.get("layout"), dict) else {}
+    height = layout.get("height") if isinstance(layout.get("height"), int | float) else 360
+    config = {**PLOTLY_CONFIG, **(fig.get("config") or {})}
+    payload = {"data": fig.get("data") or [], "layout": layout, "config": config}
+    plot_id = f"ir-plot-{uuid.uuid4().hex}"
+    return (
+        f'<div id="{plot_id}" class="plotly-graph-div" '
+        f'style="height:{float(height):g}px; width:100%;"></div>\n'
+        f'<script type="{PLOT_DATA_TYPE}" data-plot="{plot_id}">{_script_json(payload)}</script>'
+    )
+
+
+def _script_json(value: Any) -> str:
+    """JSON that cannot end the ``<script>`` element it sits in, whatever its strings hold."""
+    text = json.dumps(value, separators=(",", ":"), default=str)
+    for char, escape in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, escape)
+    return text
+
+
+def _to_builtin(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_builtin(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_builtin(v) for v in value]
+    return value
+
+
 @functools.lru_cache(maxsize=4)
 def _exporter(base: str) -> Any:
     """One HTMLExporter per templates directory: compiling the templates costs about 0.9 s."""
@@ -85,6 +212,16 @@ def _exporter(base: str) -> Any:
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
+        # The lab template then cleans Markdown cells with the ``clean_html`` filter (ours,
+        # below: nbconvert's bleach allowlist drops headings and table heads) and leaves out
+        # application/javascript outputs; ours cleans Markdown and HTML outputs with
+        # ``clean_output_html`` (no links off the page: outputs may carry incident data).
+        sanitize_html=True,
+        filters={
+            "clean_html": safe_html,
+            "clean_output_html": safe_output_html,
+            "incident_plot": _plot_html,
+        },
     )
 
 
@@ -142,13 +279,16 @@ def export_html(nb: NotebookNode) -> str:
         One self-contained HTML document.
     """
     started = time.perf_counter()
+    nb = mask_notebook(copy.deepcopy(nb))
     alarm = (nb.metadata.get("incident") or {}).get("alarm") or {}
     title = str(alarm.get("name") or nb.metadata.get("title") or "Incident report")
     incident = {
         "title": title,
-        "plotly_js": _plotly_js(),
+        "scripts": page_scripts(),
+        "csp": content_security_policy(),
         "findings_mimetype": FINDINGS_MIMETYPE,
         "section_mimetype": SECTION_MIMETYPE,
+        "plotly_mimetype": PLOTLY_MIMETYPE,
         "rendered_at": utc_now().strftime("%Y-%m-%d %H:%M:%S UTC"),
         "toc": _toc(nb),
         **_findings_view(extract(nb), nb),

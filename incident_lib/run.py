@@ -29,7 +29,7 @@ from incident_lib.findings import FindingsDoc, SectionStatus, extract
 from incident_lib.folder import IncidentFolder
 from incident_lib.limits import check_deadline, check_window
 from incident_lib.paths import reports_dir
-from incident_lib.redact import mask_secrets
+from incident_lib.redact import mask_json, mask_notebook, mask_secrets
 from incident_lib.store import open_store
 from incident_lib.timeutil import format_iso, parse_duration, utc_now
 
@@ -171,23 +171,26 @@ def _run(
             cwd=str(plan.notebook.parent),
         )
     except pm.PapermillExecutionError as exc:
-        failure = f"{exc.ename}: {exc.evalue}"
+        failure = mask_secrets(f"{exc.ename}: {exc.evalue}")
         log.warning("notebook stopped with an error: %s", failure)
     timings["execute"] = time.perf_counter() - t0
-    nb = nbformat.read(work / NOTEBOOK, as_version=4)
+    # Masked before anything is written: outputs, the alarm_json parameter, metadata.
+    nb = mask_notebook(nbformat.read(work / NOTEBOOK, as_version=4))
     doc = extract(nb)
     if failure:
         doc.sections.append(
             SectionStatus(name="notebook", status="failed", error=mask_secrets(failure))
         )
-    nb.metadata["incident"] = _metadata(alarm, plan.alert_type, str(source), parameters)
+    nb.metadata["incident"] = mask_json(
+        _metadata(alarm, plan.alert_type, str(source), parameters)
+    )
     nbformat.write(nb, work / NOTEBOOK)
     say("writing the report")
     t0 = time.perf_counter()
     render_report(nb, work / REPORT)
     timings["report"] = time.perf_counter() - t0
     (work / FINDINGS).write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    (work / ALARM).write_text(alarm.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (work / ALARM).write_text(_masked_alarm_json(alarm), encoding="utf-8")
     return doc
 
 
@@ -275,6 +278,11 @@ def _result_of(directory: Path, alarm: Alarm, alert_type: str, started: float) -
         findings=doc,
         seconds=time.perf_counter() - started,
     )
+
+
+def _masked_alarm_json(alarm: Alarm) -> str:
+    """The normalised alarm as kept in ``alarm.json``, with its secrets masked."""
+    return json.dumps(mask_json(alarm.model_dump(mode="json")), indent=2) + "\n"
 
 
 def _metadata(alarm: Alarm, alert_type: str, source: str, parameters: dict[str, Any]) -> dict:

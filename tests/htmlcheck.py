@@ -13,9 +13,12 @@ class Links(HTMLParser):
         super().__init__()
         self.urls: list[str] = []
         self.script_srcs: list[str] = []
+        self.handlers: list[str] = []  # on* attributes (inline event handlers)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         for name, value in attrs:
+            if name.startswith("on"):
+                self.handlers.append(f"{tag} {name}")
             if name in ("src", "href") and value is not None:
                 self.urls.append(value)
                 if tag == "script" and name == "src":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pandas as pd
@@ -11,11 +12,13 @@ import pytest
 
 from incident_lib.errors import BadInputError
 from incident_lib.plotting import (
+    MAX_LABEL,
     PLOTLY_MIMETYPE,
     RENDERER_NAME,
     IncidentRenderer,
     bar_by_time,
     epoch_ms,
+    sanitize_figure,
     setup_plotly,
     timeseries,
 )
@@ -126,3 +129,38 @@ def test_bar_by_time_stacks_one_series_per_group() -> None:
     assert fig.layout.xaxis.title.text == "UTC"
     single = bar_by_time(frame, x="bin", y="count", title="All")
     assert len(single.data) == 1 and single.layout.showlegend is False
+
+
+def test_renderer_escapes_and_masks_every_text_of_a_figure_built_straight_with_plotly() -> None:
+    link = "<a href='https://evil.example/x'>see</a> ghp_" + "A" * 36
+    fig = go.Figure(
+        go.Bar(x=[link, "ok"], y=[1, 2], name=link, hovertext=[link, link]),
+        layout={
+            "title": {"text": link},
+            "yaxis": {"title": {"text": link}},
+            "annotations": [{"x": 0, "y": 1, "text": link}],
+        },
+    )
+    fig.data[0].hovertemplate = "%{y}<extra></extra>"
+    bundle = IncidentRenderer().to_mimebundle(fig.to_dict())
+    text = json.dumps(bundle[PLOTLY_MIMETYPE]) + bundle["text/html"]
+    assert "<a href" not in text and "A" * 36 not in text
+    figure = bundle[PLOTLY_MIMETYPE]
+    assert figure["layout"]["title"]["text"].startswith("&lt;a href=")
+    assert figure["data"][0]["x"][0].startswith("&lt;a href=")
+    assert figure["data"][0]["hovertemplate"] == "%{y}<extra></extra>"  # code, kept
+
+
+def test_sanitize_figure_is_idempotent() -> None:
+    fig = timeseries(_metric_frame(), title="a < b & <i>c</i>").to_dict()
+    once = sanitize_figure(fig)
+    assert sanitize_figure(once) == once
+    assert once["layout"]["title"]["text"] == "a &lt; b &amp; &lt;i&gt;c&lt;/i&gt;"
+
+
+def test_builder_labels_are_masked_and_cut_short() -> None:
+    frame = _metric_frame()
+    frame.loc[frame["id"] == "m0", "label"] = "password=hunter2 " + "x" * 1000
+    fig = timeseries(frame, title="t", markers=[(TIMES[3], "deploy token=abc123")])
+    assert "hunter2" not in fig.data[0].name and len(fig.data[0].name) <= MAX_LABEL
+    assert "abc123" not in fig.layout.annotations[0].text

@@ -20,7 +20,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from incident_lib.errors import BadInputError
 from incident_lib.findings import FINDINGS_MIMETYPE, SECTION_MIMETYPE
 from incident_lib.plotting import PLOTLY_MIMETYPE, IncidentRenderer, timeseries
-from incident_lib.report import export_html, render_report, templates_dir
+from incident_lib.report import (
+    PLOT_DATA_TYPE,
+    content_security_policy,
+    export_html,
+    render_report,
+    templates_dir,
+)
 from tests.htmlcheck import page_links as _links
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
@@ -167,9 +173,69 @@ def test_plotly_js_is_embedded_exactly_once(page: str) -> None:
     assert PLOTLY_BANNER in head
 
 
-def test_each_figure_appears_exactly_once(page: str) -> None:
+def test_each_figure_appears_exactly_once_drawn_from_its_json(page: str) -> None:
     assert page.count('class="plotly-graph-div"') == 2
-    assert page.count("Plotly.newPlot(") == 2
+    assert (
+        page.count('<script data-plot="ir-plot-') + page.count(f'<script type="{PLOT_DATA_TYPE}"')
+        == 2
+    )
+    assert page.count("Plotly.newPlot(") == 1  # in the page's one draw script
+
+
+def test_csp_allows_exactly_the_pages_own_scripts(page: str) -> None:
+    import base64
+    import hashlib
+
+    csp = re.search(r'<meta content="([^"]+)" http-equiv="Content-Security-Policy"', page)
+    assert csp is not None
+    policy = csp.group(1)
+    assert policy.startswith("default-src 'none'")
+    assert "'unsafe-eval'" not in policy and "script-src 'unsafe-inline'" not in policy
+    assert page.index("Content-Security-Policy") < page.index("<script")
+    bodies = re.findall(r"<script(?: id=\"plotly-js\")?>(.*?)</script>", page, re.DOTALL)
+    assert len(bodies) == 3
+    for body in bodies:
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
+    assert sorted(policy.split("script-src ", 1)[1].split()) == sorted(
+        re.findall(r"'sha256-[^']+'", content_security_policy())
+    )
+
+
+def test_markdown_and_html_outputs_are_cleaned_and_cells_keep_their_links() -> None:
+    nb = _built_notebook(figures=0)
+    out = new_code_cell("show(...)")
+    out.outputs = [
+        _display({"text/markdown": "**x** <img src=x onerror=alert(1)> [l](javascript:alert(2))"}),
+        _display(
+            {"text/html": '<b>y</b><script>alert(3)</script><a href="https://e.example">e</a>'}
+        ),
+        _display({"application/javascript": "alert(4)"}),
+    ]
+    nb.cells += [
+        out,
+        new_markdown_cell("[AWS docs](https://docs.aws.amazon.com/) <script>alert(5)</script>"),
+    ]
+    page = export_html(nb)
+    body = page[page.index("<body") :]
+    live = _links(body)
+    assert not [u for u in live.urls if u.lower().startswith(("javascript:", "https://e.example"))]
+    assert live.handlers == []
+    for raw in ("alert(2)", "alert(3)", "alert(4)", "alert(5)", "e.example"):
+        assert raw not in body, raw
+    assert "<strong>x</strong>" in body and "<b>y</b>" in body
+    assert 'href="https://docs.aws.amazon.com/"' in body
+
+
+def test_secrets_in_outputs_and_metadata_are_masked_in_the_page() -> None:
+    nb = _built_notebook(figures=0)
+    nb.metadata.incident["alarm"]["reason"] = "password=hunter2 AKIAIOSFODNN7EXAMPLE"
+    leak = new_code_cell("x")
+    leak.outputs = [new_output("stream", name="stdout", text="token=abc123def\n")]
+    nb.cells.append(leak)
+    page = export_html(nb)
+    for secret in ("hunter2", "IOSFODNN7EXAMPLE", "abc123def"):
+        assert secret not in page
 
 
 def test_banner_findings_and_notice_precede_the_first_output(page: str) -> None:
@@ -331,6 +397,7 @@ def test_executed_notebook_report_is_offline_escaped_and_complete(
     assert _links(page).script_srcs == []
     assert page.count(PLOTLY_BANNER) == 1
     assert page.count('class="plotly-graph-div"') == 2
+    assert "Content-Security-Policy" in page
     assert "<script>alert(" not in page and "<img src=x" not in page
     assert "ERROR &lt;script&gt;alert(4)&lt;/script&gt; upstream failed" in page
     assert page.index('class="ir-findings') < page.index(

@@ -81,7 +81,9 @@ def _from_alarm(args: argparse.Namespace) -> int:
         raise BadInputError(f"no such file: {path}")
     alarm = parse_alarm(path)
     if not args.quiet:
-        print(f"… synthesising telemetry for {alarm.name}", file=sys.stderr)
+        from incident_lib.redact import mask_secrets
+
+        print(f"… synthesising telemetry for {mask_secrets(alarm.name)}", file=sys.stderr)
     store = build_store_for_alarm(
         alarm, stores_dir() / f"from-alarm-{alarm.incident_id}", seed=args.seed
     )

@@ -88,10 +88,15 @@ def load_alarm(args: argparse.Namespace):
 
 
 def execute(alarm, args: argparse.Namespace, source: str) -> int:
+    from incident_lib.redact import mask_secrets
     from incident_lib.run import investigate
 
     _check(args)
-    say = (lambda _m: None) if args.quiet else (lambda m: print(f"… {m}", file=sys.stderr))
+
+    def say(message: str) -> None:  # incident text reaches the terminal masked
+        if not args.quiet:
+            print(f"… {mask_secrets(message)}", file=sys.stderr)
+
     say(
         f"alarm {alarm.name} ({alarm.previous_state} → {alarm.new_state} at "
         f"{alarm.state_change_time:%Y-%m-%d %H:%M:%S} UTC), incident {alarm.incident_id}"
@@ -110,13 +115,13 @@ def execute(alarm, args: argparse.Namespace, source: str) -> int:
         deadline=args.deadline,
     )
     if not args.quiet:
-        print(f"\n{result.findings.summary or 'no summary'}\n", file=sys.stderr)
+        print(f"\n{mask_secrets(result.findings.summary or 'no summary')}\n", file=sys.stderr)
         for f in result.findings.findings:
-            print(f"  [{f.severity}] {f.title}", file=sys.stderr)
+            print(f"  [{f.severity}] {mask_secrets(f.title)}", file=sys.stderr)
         for s in result.findings.sections:
             if s.status in ("failed", "partial"):
                 what = "failed" if s.status == "failed" else "incomplete"
-                print(f"  section {what}: {s.name}: {s.error}", file=sys.stderr)
+                print(f"  section {what}: {s.name}: {mask_secrets(s.error)}", file=sys.stderr)
         print(f"\ndone in {result.seconds:.1f}s ({result.alert_type})", file=sys.stderr)
     print(result.report)
     return result.exit_code
