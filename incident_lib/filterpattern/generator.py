@@ -71,8 +71,11 @@ class Generator:
             parts = [self.has(t) for t in p.required]
             parts += [f"NOT {self.has(t)}" for t in p.excluded]
         else:
-            parts = ["(" + " OR ".join(self.has(t) for t in p.optional) + ")"]
-        parts = [part for part in parts if part != "true"] or ["true"]
+            alternatives = [self.has(t) for t in p.optional]
+            parts = ["true" if "true" in alternatives else "(" + " OR ".join(alternatives) + ")"]
+        parts = [part for part in parts if part != "true"]
+        if not parts:
+            return "true"
         return f"coalesce({' AND '.join(parts)}, false)"
 
     # -- JSON ------------------------------------------------------------------------------
