@@ -5,11 +5,12 @@
 * JSON: guarded by ``json_valid`` so a line that is not a JSON object never matches (and never
   raises); each leaf reads its selector with ``json_type`` / ``json_extract_string``; a
   wildcard selector (``[*]``, ``.*``) reads a list and tests whether any element passes.
-* Space-delimited: one anchored RE2 regex splits the line into fields (quoted and bracketed
-  text one field; the last field takes the rest of the line unless the pattern has ``...``)
-  and captures only the fields that conditions read, with ``regexp_extract``; the captured
-  struct is bound once with a lambda so the regex runs once per line.
+* Space-delimited: one RE2 regex splits the line into fields (quoted and bracketed text one
+  field; the last field takes the rest of the line unless the pattern has ``...``) and
+  captures only the fields that conditions read, with ``regexp_extract``; the captured struct
+  is bound once with a lambda so the regex runs once per line.
 
+Lambdas are written ``lambda x: ...`` (DuckDB 1.3 and later; 2.0 refuses the old ``x -> ...``).
 Every leaf is wrapped in ``coalesce(..., false)``, so SQL NULLs (missing fields, non-numbers)
 never leak into ``NOT`` or ``OR``: a test on something absent is false.
 """
@@ -20,6 +21,7 @@ from incident_lib.filterpattern import nodes as n
 
 #: json_type() names of a "value node" (AWS: "Value nodes can be strings or numbers").
 _VALUE_TYPES = "('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE')"
+_BLANK_CHARS = "' ', chr(9), chr(10), chr(13)"
 _BLANKS = "' ' || chr(9) || chr(10) || chr(13)"
 _SQL_OPS = {"=": "=", "!=": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
 
@@ -27,6 +29,14 @@ _SQL_OPS = {"=": "=", "!=": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
 # not start with a quote or a bracket (so a line splits in exactly one way).
 _TOKEN = r'(?:"[^"]*"|\[[^\]]*\]|[^\s"\[]\S*)'
 _SEP = r"\s+"
+
+
+def _unwrap(value: str) -> str:
+    """SQL: a field's text without the double quotes or brackets around it."""
+    return (
+        f"(CASE WHEN starts_with({value}, '\"') OR starts_with({value}, '[') "
+        f"THEN {value}[2:-2] ELSE {value} END)"
+    )
 
 
 def literal(text: str) -> str:
@@ -84,8 +94,8 @@ class Generator:
         # CASE evaluates the body only for rows passing the guard, so json_* never sees text
         # that is not JSON (they raise on it).
         return (
-            f"CASE WHEN starts_with(ltrim({self.col}, {_BLANKS}), '{{') AND json_valid({self.col}) "
-            f"THEN {body} ELSE false END"
+            f"CASE WHEN starts_with(ltrim({self.col}, {_BLANKS}), '{{') THEN "
+            f"CASE WHEN json_valid({self.col}) THEN {body} ELSE false END ELSE false END"
         )
 
     def json_leaf(self, node: n.Expr) -> str:
@@ -116,35 +126,69 @@ class Generator:
 
     # -- space-delimited -------------------------------------------------------------------
     def delimited(self, p: n.DelimitedPattern) -> str:
-        regex, groups = delimited_regex(p)
+        regex, groups, rest = delimited_regex(p)
         if not groups:
             return f"coalesce(regexp_matches({self.col}, {literal(regex)}), false)"
-        every = [g for gs in groups.values() for g in gs]
-        names = "[" + ", ".join(literal(g) for g in every) + "]"
-        values = {name: self.field_value(*gs) for name, gs in groups.items()}
-        matched = " OR ".join(f"_f.{identifier(g)} <> ''" for g in every)
+        names = "[" + ", ".join(literal(g) for g in groups.values()) + "]"
+        values = {
+            name: self.rest_value(group) if group == rest else self.field_value(group)
+            for name, group in groups.items()
+        }
+        # Every captured field is at least one character, so "matched" = a group is not ''.
+        matched = f"_f.{identifier(next(iter(groups.values())))} <> ''"
 
         def leaf(node: n.Expr) -> str:
             assert isinstance(node, n.Compare) and isinstance(node.target, n.FieldRef)
             return f"coalesce({self.compare(node, values[node.target.name])}, false)"
 
         conditions = [self.expr(f.condition, leaf) for f in p.fields if f.condition is not None]
-        body = " AND ".join([f"({matched})", *conditions])
+        body = " AND ".join([matched, *conditions])
         extract = f"regexp_extract({self.col}, {literal(regex)}, {names})"
-        return f"coalesce(list_transform([{extract}], lambda _f: {body})[1], false)"
+        # The lambda binds the extracted struct once, so the regex runs once per line.
+        test = f"coalesce(list_transform([{extract}], lambda _f: {body})[1], false)"
+        # Text a matching line must contain (a field's text is part of the line): a cheap
+        # substring test first spares the regex most lines of a selective pattern.
+        needed = [
+            r for f in p.fields if f.condition is not None for r in [self.needs(f.condition)] if r
+        ]
+        if not needed:
+            return test
+        return f"CASE WHEN coalesce({' AND '.join(needed)}, false) THEN {test} ELSE false END"
+
+    def needs(self, node: n.Expr) -> str | None:
+        """SQL for text the line must contain if ``node`` holds, or None if nothing is
+        certain: ``name = text`` (wildcards aside) needs the text; AND needs what any operand
+        needs; OR needs one of its operands' texts only if each operand needs one."""
+        if isinstance(node, n.Compare):
+            value = node.value
+            if node.op == "=" and isinstance(value, n.Text) and value.text:
+                return f"contains({self.col}, {literal(value.text)})"
+            return None
+        parts = [self.needs(x) for x in node.operands] if isinstance(node, n.And | n.Or) else []
+        if isinstance(node, n.And) and any(parts):
+            return "(" + " AND ".join(x for x in parts if x) + ")"
+        if isinstance(node, n.Or) and parts and all(parts):
+            return "(" + " OR ".join(x for x in parts if x) + ")"
+        return None
 
     @staticmethod
-    def field_value(group: str, rest: str | None = None) -> str:
-        """A captured field without its quotes or brackets; ``rest`` is the group holding the
-        raw rest of the line when the last field took more than one field's text."""
-        g = f"_f.{identifier(group)}"
-        value = (
-            f"CASE WHEN starts_with({g}, '\"') OR starts_with({g}, '[') THEN {g}[2:-2] ELSE {g} END"
+    def field_value(group: str) -> str:
+        """A captured field without its quotes or brackets."""
+        return _unwrap(f"_f.{identifier(group)}")
+
+    @staticmethod
+    def rest_value(group: str) -> str:
+        """The last field: the rest of the line, trimmed; without its quotes or brackets when
+        it is a single quoted or bracketed field (its first closing mark is its last
+        character). A plain rest with no trailing blank, the usual case, is taken as it is."""
+        raw = f"_f.{identifier(group)}"
+        g = f"rtrim({raw}, {_BLANKS})"
+        single = (
+            f"((starts_with({g}, '\"') AND strpos({g}[2:], '\"') = length({g}) - 1) OR "
+            f"(starts_with({g}, '[') AND strpos({g}[2:], ']') = length({g}) - 1))"
         )
-        if rest is None:
-            return f"({value})"
-        r = f"_f.{identifier(rest)}"
-        return f"(CASE WHEN {g} <> '' THEN {value} ELSE {r} END)"
+        plain = f"{raw}[1] NOT IN ('\"', '[') AND {raw}[-1] NOT IN ({_BLANK_CHARS})"
+        return f"(CASE WHEN {plain} THEN {raw} WHEN {single} THEN {g}[2:-2] ELSE {g} END)"
 
     # -- shared ----------------------------------------------------------------------------
     def expr(self, node: n.Expr, leaf) -> str:
@@ -200,15 +244,21 @@ def json_path(selector: n.Selector) -> str:
     return "".join(out)
 
 
-def delimited_regex(p: n.DelimitedPattern) -> tuple[str, dict[str, list[str]]]:
-    """The anchored regex that splits a line for ``p``, and the capture groups of each field a
-    condition reads (field name -> its group, plus a second group holding the raw rest of the
-    line for a last field).
+def delimited_regex(p: n.DelimitedPattern) -> tuple[str, dict[str, str], str | None]:
+    r"""The regex that splits a line for ``p``; the capture group of each field a condition
+    reads (field name -> group name); and the group, if any, holding the rest of the line.
 
     Without ``...`` the line must have at least as many fields as the pattern and the last
     field takes the rest of the line (AWS: "include a blank w2 indicator after" ``w1``);
-    with ``...`` the ellipsis stands for any number of fields, and the fields after it are
-    the line's last ones.
+    with ``...`` the ellipsis stands for any number of fields, the fields before it are the
+    line's first ones and the fields after it its last ones.
+
+    The shapes are chosen for RE2's speed as much as for meaning: fields joined by ``\s+``
+    split a line in exactly one way (each field's first character says which kind it is), so
+    RE2 can extract the groups in one pass; a rest-of-line field is ``(\S[\s\S]*)`` with no
+    ``$`` (its trailing blanks are trimmed in SQL). Fields after ``...`` are found by an
+    unanchored search for the line's end: the earliest start that fits is the true one (a
+    start inside a quoted field earlier in the line would leave too many fields).
     """
     used = {
         node.name
@@ -217,36 +267,36 @@ def delimited_regex(p: n.DelimitedPattern) -> tuple[str, dict[str, list[str]]]:
         for node in f.condition.walk()
         if isinstance(node, n.FieldRef)
     }
-    groups: dict[str, list[str]] = {}
-    count = 0
+    groups: dict[str, str] = {}
+    rest: str | None = None
     ellipsis_at = next((i for i, f in enumerate(p.fields) if f.ellipsis), None)
     before = p.fields if ellipsis_at is None else p.fields[:ellipsis_at]
     after = () if ellipsis_at is None else p.fields[ellipsis_at + 1 :]
 
     def token(field: n.DelimitedField, last: bool = False) -> str:
-        nonlocal count
+        nonlocal rest
         if field.name not in used:
-            return r"\S[\s\S]*?" if last else _TOKEN
-        groups[field.name] = [f"g{count}"] + ([f"g{count + 1}"] if last else [])
-        count += len(groups[field.name])
-        if last:  # one field (preferred: RE2 takes the first alternative that fits) or the rest
-            return rf"(?:({_TOKEN})|(\S[\s\S]*?))"
+            return r"\S" if last else _TOKEN
+        group = groups[field.name] = f"g{len(groups)}"
+        if last:
+            rest = group
+            return r"(\S[\s\S]*)"
         return f"({_TOKEN})"
 
     if ellipsis_at is None:
         parts = [token(f, last=i == len(before) - 1) for i, f in enumerate(before)]
-        return r"^\s*" + _SEP.join(parts) + r"\s*$", groups
+        return r"^\s*" + _SEP.join(parts), groups, rest
     head = [token(f) for f in before]
     tail = [token(f) for f in after]
     if head and tail:
-        body = _SEP.join(head) + rf"(?:{_SEP}{_TOKEN})*" + _SEP + _SEP.join(tail)
+        regex = r"^\s*" + _SEP.join(head) + r"\s(?:[\s\S]*?\s)?" + _SEP.join(tail) + r"\s*$"
     elif tail:
-        body = rf"(?:{_TOKEN}{_SEP})*" + _SEP.join(tail)
+        regex = r"(?:^\s*|\s)" + _SEP.join(tail) + r"\s*$"
     elif head:
-        return r"^\s*" + _SEP.join(head) + r"(?:\s[\s\S]*)?$", groups
+        regex = r"^\s*" + _SEP.join(head) + r"(?:\s|$)"
     else:  # [...] alone: any line
-        return r"[\s\S]*", groups
-    return r"^\s*" + body + r"\s*$", groups
+        regex = r"[\s\S]*"
+    return regex, groups, rest
 
 
 def to_sql(pattern: n.Pattern, column: str = "message") -> str:
