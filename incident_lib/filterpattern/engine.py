@@ -72,8 +72,8 @@ def compile_pattern(text: str | None, *, column: str = "message") -> CompiledPat
 
     Examples
     --------
-    >>> compile_pattern("ERROR -DEBUG").sql
-    "coalesce(contains(\\"message\\", 'ERROR') AND NOT contains(\\"message\\", 'DEBUG'), false)"
+    >>> print(compile_pattern("ERROR -DEBUG").sql)
+    coalesce(contains("message", 'ERROR') AND NOT contains("message", 'DEBUG'), false)
     >>> compile_pattern('{ $.level = "ERROR" }').kind
     'json'
     """
