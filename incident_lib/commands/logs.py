@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "filter-log-events",
         help="events matching a filter pattern, printed as aws logs filter-log-events does",
         description="Search a store's log events with a CloudWatch Logs filter pattern "
-        '(terms, "phrases", ?alternatives, -exclusions, %%regex%%, { JSON }, '
+        '(terms, "phrases", ?alternatives, -exclusions, %regex%, { JSON }, '
         "[space-delimited]) and print the JSON 'aws logs filter-log-events' prints. Events "
         "come oldest first, at most --limit. A malformed pattern prints where it is wrong "
         "and exits 2. See docs/filter-patterns.md.",
@@ -42,7 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     fle.add_argument("--log-group-name", required=True, metavar="NAME", help="the log group")
     fle.add_argument(
-        "--filter-pattern", default="", metavar="P", help="filter pattern (default: every event)"
+        "--filter-pattern",
+        default="",
+        metavar="P",
+        help="filter pattern (default: every event); one that starts with '-' is written "
+        "--filter-pattern=-DEBUG",
     )
     fle.add_argument(
         "--start-time",

@@ -79,3 +79,9 @@ def test_malformed_pattern_exits_2_with_caret(store, capsys):
 
 def test_missing_store_exits_2(tmp_path, capsys):
     assert run(str(tmp_path / "nope")) == 2
+
+
+def test_pattern_starting_with_minus_after_equals(store, capsys):
+    assert run(store, "--filter-pattern=-ERROR", "--log-stream-name-prefix", "b/") == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    assert [e["message"] for e in events] == ['{"level": "INFO", "latency": 20}']
