@@ -121,6 +121,12 @@ class UnsupportedQueryError(QueryError):
     """The query is valid Logs Insights, but the local engine does not implement a part of it."""
 
 
+class FilterPatternError(QueryError):
+    """A CloudWatch Logs filter pattern (FilterLogEvents, metric and subscription filters) is
+    malformed or breaks an AWS limit. ``query`` holds the pattern; ``line``, ``column`` and
+    ``context`` mark the offending text as for :class:`QueryError`."""
+
+
 class MetricQueryError(BadInputError):
     """A metric query or metric-math expression cannot be evaluated."""
 

@@ -33,6 +33,7 @@ from incident_lib.errors import (
     QueryTimeoutError,
     SourceError,
 )
+from incident_lib.filterpattern import compile_pattern
 from incident_lib.sources.base import InsightsQuery, MetricQuery, Source
 from incident_lib.sources.calls import CallCounter
 from incident_lib.sources.clients import (
@@ -68,6 +69,8 @@ DEFAULT_INSIGHTS_ROWS = 10_000
 MAX_ALARM_NAMES = 100
 #: LookupEvents page size (the API maximum).
 LOOKUP_PAGE_SIZE = 50
+#: FilterLogEvents: at most 10,000 events per page (``limit`` 1-10,000).
+FILTER_PAGE_SIZE = 10_000
 
 _TERMINAL_FAILURES = ("Failed", "Cancelled", "Timeout", "Unknown")
 #: Seconds between progress lines while Logs Insights queries run.
@@ -731,6 +734,80 @@ class AwsSource(Source):
         frame = frame.sort_values(["timestamp", "event_id"], kind="stable").head(bound)
         return frame.reset_index(drop=True)
 
+    def filter_log_events(
+        self,
+        log_groups: Sequence[str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        *,
+        filter_pattern: str = "",
+        limit: int = 10_000,
+        log_stream_prefix: str | None = None,
+    ) -> pd.DataFrame:
+        """FilterLogEvents with ``filterPattern``, one log group after another, paged with
+        ``nextToken``; oldest first, at most ``limit`` (``attrs["truncated"]`` says whether
+        more matched).
+
+        The pattern is parsed locally first, so a malformed one fails before any call, with the
+        same :class:`~incident_lib.errors.FilterPatternError` the local source raises. Each
+        group is read up to ``limit + 1`` events (one page holds at most 10,000), which is
+        enough to take the oldest ``limit`` of all groups and to know whether any were left.
+
+        See Also
+        --------
+        https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html
+
+        Examples
+        --------
+        >>> src.filter_log_events(["/aws/lambda/checkout"], start, end,
+        ...                       filter_pattern='?ERROR ?"Task timed out"')  # doctest: +SKIP
+        """
+        compile_pattern(filter_pattern)  # fail early, as the local source does
+        if limit < 1:
+            raise BadInputError(f"limit must be at least 1, got {limit}")
+        start_ms = math.floor(ensure_utc(start, name="start").value / 1e6)
+        end_ms = math.floor(ensure_utc(end, name="end").value / 1e6)
+        want = int(limit) + 1
+        rows: list[dict[str, Any]] = []
+        logs = self.client("logs")
+        for group in dict.fromkeys(log_groups):
+            request: dict[str, Any] = {
+                "logGroupName": group,
+                "startTime": start_ms,
+                "endTime": end_ms,
+            }
+            if filter_pattern:
+                request["filterPattern"] = filter_pattern
+            if log_stream_prefix:
+                request["logStreamNamePrefix"] = log_stream_prefix
+            taken = 0
+            seen: set[str] = set()
+            with _api("FilterLogEvents", detail=f"log group {group!r}"):
+                while taken < want:
+                    page = logs.filter_log_events(
+                        **request, limit=min(FILTER_PAGE_SIZE, want - taken)
+                    )
+                    for ev in page.get("events", [])[: want - taken]:
+                        rows.append(_filtered_event(group, ev))
+                        taken += 1
+                    token = page.get("nextToken")
+                    if not token or token in seen:  # a repeated token would loop for ever
+                        break
+                    seen.add(token)
+                    request["nextToken"] = token
+        frame = pd.DataFrame(rows, columns=LOG_EVENT_COLUMNS)
+        for col in ("timestamp", "ingestion_time"):
+            frame[col] = pd.to_datetime(frame[col].astype("float64"), unit="ms", utc=True).astype(
+                "datetime64[us, UTC]"
+            )
+        for col in ("log_group", "log_stream", "message", "event_id"):
+            frame[col] = frame[col].astype("str")
+        frame = frame.sort_values(["timestamp", "event_id"], kind="stable")
+        truncated = len(frame) > limit
+        frame = frame.head(limit).reset_index(drop=True)
+        frame.attrs["truncated"] = truncated
+        return frame
+
     # -- alarms ----------------------------------------------------------------------------
     def describe_alarms(self, names: Sequence[str]) -> list[dict[str, Any]]:
         """DescribeAlarms items (MetricAlarms and CompositeAlarms), sorted by name.
@@ -1069,3 +1146,15 @@ def _json_object(text: Any) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _filtered_event(group: str, ev: Mapping[str, Any]) -> dict[str, Any]:
+    """A FilterLogEvents ``events`` item as a row of the log-event frame."""
+    return {
+        "log_group": group,
+        "log_stream": ev.get("logStreamName", ""),
+        "timestamp": ev["timestamp"],
+        "ingestion_time": ev.get("ingestionTime", ev["timestamp"]),
+        "message": ev.get("message", ""),
+        "event_id": str(ev.get("eventId", "")),
+    }

@@ -182,6 +182,23 @@ class Source(ABC):
         log_stream, timestamp, ingestion_time, message, event_id``."""
 
     @abstractmethod
+    def filter_log_events(
+        self,
+        log_groups: Sequence[str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        *,
+        filter_pattern: str = "",
+        limit: int = 10_000,
+        log_stream_prefix: str | None = None,
+    ) -> pd.DataFrame:
+        """FilterLogEvents with a ``filterPattern`` (CloudWatch Logs filter-pattern syntax, see
+        docs/filter-patterns.md): the matching events of the window (both ends inclusive),
+        oldest first, at most ``limit``, in the :meth:`log_events` columns. ``frame.attrs
+        ["truncated"]`` is True when more events matched than were returned. A malformed
+        pattern raises :class:`~incident_lib.errors.FilterPatternError` on either source."""
+
+    @abstractmethod
     def list_metrics(
         self, namespace: str, metric_name: str, *, dimension_names: Sequence[str] = ()
     ) -> pd.DataFrame:

@@ -17,7 +17,8 @@ import duckdb
 import pandas as pd
 
 from incident_lib import insights, metrics
-from incident_lib.errors import NoDataError
+from incident_lib.errors import BadInputError, NoDataError
+from incident_lib.filterpattern import compile_pattern
 from incident_lib.sources.base import MetricQuery, Source
 from incident_lib.sources.frames import CHANGE_COLUMNS, LOG_EVENT_COLUMNS, history_frame
 from incident_lib.store import Store, open_store
@@ -111,6 +112,41 @@ class LocalSource(Source):
             [ensure_utc(start).to_pydatetime(), ensure_utc(end).to_pydatetime(), groups, limit],
         ).df()
         return _utc_columns(frame, ("timestamp", "ingestion_time"))
+
+    def filter_log_events(
+        self,
+        log_groups: Sequence[str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        *,
+        filter_pattern: str = "",
+        limit: int = 10_000,
+        log_stream_prefix: str | None = None,
+    ) -> pd.DataFrame:
+        """The stored events matching ``filter_pattern``, evaluated in DuckDB by
+        :mod:`incident_lib.filterpattern`; oldest first, at most ``limit``."""
+        compiled = compile_pattern(filter_pattern)
+        if limit < 1:
+            raise BadInputError(f"limit must be at least 1, got {limit}")
+        frame = self.con.execute(
+            f"SELECT {', '.join(LOG_EVENT_COLUMNS)} FROM logs "
+            "WHERE timestamp >= ? AND timestamp <= ? AND list_contains(?, log_group) "
+            f"AND starts_with(log_stream, ?) AND {compiled.sql} "
+            "ORDER BY timestamp, event_id LIMIT ?",
+            [
+                ensure_utc(start, name="start").to_pydatetime(),
+                ensure_utc(end, name="end").to_pydatetime(),
+                list(log_groups),
+                log_stream_prefix or "",
+                int(limit) + 1,  # one more tells whether the result was cut
+            ],
+        ).df()
+        truncated = len(frame) > limit
+        frame = _utc_columns(
+            frame.head(limit).reset_index(drop=True), ("timestamp", "ingestion_time")
+        )
+        frame.attrs["truncated"] = truncated
+        return frame
 
     # -- alarms ----------------------------------------------------------------------------
     def describe_alarms(self, names: Sequence[str]) -> list[dict[str, Any]]:
