@@ -17,7 +17,17 @@ from incident_lib import __version__
 from incident_lib.errors import IncidentError
 
 # Order here is the order in ``incident --help``.
-COMMANDS = ("demo", "investigate", "alarm", "catalog", "query", "store")
+COMMANDS = (
+    "demo",
+    "investigate",
+    "replay",
+    "rca",
+    "verify",
+    "alarm",
+    "catalog",
+    "query",
+    "store",
+)
 
 log = logging.getLogger("incident_lib")
 

@@ -22,6 +22,7 @@ import nbformat
 
 from incident_lib.alarm import Alarm
 from incident_lib.catalog import check_notebook, resolve
+from incident_lib.evidence.investigation import EvidenceOptions
 from incident_lib.findings import FindingsDoc, SectionStatus, extract
 from incident_lib.paths import reports_dir
 from incident_lib.redact import mask_secrets
@@ -78,11 +79,15 @@ def investigate(
     kernel_name: str | None = None,
     notebook: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    evidence: EvidenceOptions | None = None,
+    extra_parameters: dict[str, Any] | None = None,
 ) -> RunResult:
     """Investigate ``alarm`` against ``source`` (``"aws"`` or a store path).
 
     ``notebook`` runs that notebook (a team's own runbook) instead of the catalogue's, with the
-    same parameters.
+    same parameters. ``evidence`` says what is kept besides the report (default: the pack,
+    the manifest and the RCA draft with its figures); ``extra_parameters`` override the
+    catalogue's notebook parameters (a replay passes the recorded run's).
 
     Returns a :class:`RunResult`; a section that failed makes the result ``partial`` (exit
     status 3) but never costs the report.
@@ -111,6 +116,8 @@ def investigate(
     ):
         if value:
             parameters[key] = value
+    parameters.update(extra_parameters or {})
+    evidence = evidence or EvidenceOptions()
     target = (out or reports_dir()) / alarm.incident_id
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.parent / f".{alarm.incident_id}.tmp-{os.getpid()}"
@@ -133,7 +140,10 @@ def investigate(
                 request_save_on_cell_execute=False,
                 # The kernel's own warnings ("running over TCP without encryption" on a
                 # local kernel) are noise in an on-call terminal; its errors still show.
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                extra_arguments=[
+                    "--IPKernelApp.log_level=ERROR",
+                    *_evidence_kernel_arguments(work, evidence),
+                ],
                 cwd=str(plan.notebook.parent),
             )
         except pm.PapermillExecutionError as exc:
@@ -147,6 +157,9 @@ def investigate(
                 SectionStatus(name="notebook", status="failed", error=mask_secrets(failure))
             )
         nb.metadata["incident"] = _metadata(alarm, plan.alert_type, str(source), parameters)
+        pack = _evidence_assemble(
+            work, nb, alarm, doc, str(source), parameters, evidence, plan.notebook, say, timings
+        )
         nbformat.write(nb, work / NOTEBOOK)
         say("writing the report")
         t0 = time.perf_counter()
@@ -154,6 +167,7 @@ def investigate(
         timings["report"] = time.perf_counter() - t0
         (work / FINDINGS).write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8")
         (work / ALARM).write_text(alarm.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        _evidence_finish(work, alarm, doc, str(source), parameters, pack, evidence, timings)
         _replace_dir(work, target)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -168,6 +182,63 @@ def investigate(
     )
     log.info("investigation %s done in %.1fs", alarm.incident_id, result.seconds)
     return result
+
+
+# -- evidence pack, timeline, RCA (incident_lib.evidence) ------------------------------------
+def _evidence_kernel_arguments(work: Path, evidence: EvidenceOptions) -> list[str]:
+    from incident_lib.evidence.investigation import kernel_arguments
+
+    return kernel_arguments(work) if evidence.pack else []
+
+
+def _evidence_assemble(
+    work: Path,
+    nb: Any,
+    alarm: Alarm,
+    doc: FindingsDoc,
+    source: str,
+    parameters: dict[str, Any],
+    evidence: EvidenceOptions,
+    notebook: Path,
+    say: Callable[[str], None],
+    timings: dict[str, float],
+) -> Any:
+    from incident_lib.evidence.investigation import assemble
+
+    nb.metadata.setdefault("incident", {})["notebook"] = str(notebook)
+    if evidence.pack:
+        say("writing the evidence pack")
+    t0 = time.perf_counter()
+    pack = assemble(
+        work, nb, alarm=alarm, doc=doc, source=source, parameters=parameters, options=evidence
+    )
+    timings["pack"] = time.perf_counter() - t0
+    return pack
+
+
+def _evidence_finish(
+    work: Path,
+    alarm: Alarm,
+    doc: FindingsDoc,
+    source: str,
+    parameters: dict[str, Any],
+    pack: Any,
+    evidence: EvidenceOptions,
+    timings: dict[str, float],
+) -> None:
+    from incident_lib.evidence.investigation import finish
+
+    t0 = time.perf_counter()
+    finish(
+        work,
+        alarm=alarm,
+        doc=doc,
+        source=source,
+        parameters=parameters,
+        pack=pack,
+        options=evidence,
+    )
+    timings["rca_manifest"] = time.perf_counter() - t0
 
 
 def _metadata(alarm: Alarm, alert_type: str, source: str, parameters: dict[str, Any]) -> dict:
