@@ -22,7 +22,8 @@ from incident_lib.alarm import Alarm
 from incident_lib.evidence.manifest import write_manifest
 from incident_lib.evidence.pack import MAX_EVENTS_PER_GROUP, PackInfo, write_pack
 from incident_lib.evidence.recorder import CALLS_ENV
-from incident_lib.findings import FindingsDoc
+from incident_lib.findings import FindingsDoc, SectionStatus
+from incident_lib.redact import mask_secrets
 
 __all__ = ["EvidenceOptions", "assemble", "calls_dir", "finish", "kernel_arguments"]
 
@@ -100,6 +101,18 @@ def assemble(
             raw_source=_raw_source(source, alarm, parameters),
             max_events_per_group=options.max_events_per_group,
         )
+    except Exception as exc:
+        # The report is still written; the run says what it could not keep (exit status 3).
+        log.warning("evidence pack not written: %s", exc, exc_info=True)
+        shutil.rmtree(Path(work) / "pack", ignore_errors=True)
+        doc.sections.append(
+            SectionStatus(
+                name="evidence pack",
+                status="failed",
+                error=mask_secrets(f"{type(exc).__name__}: {exc}"),
+            )
+        )
+        return None
     finally:
         shutil.rmtree(calls, ignore_errors=True)
     try:

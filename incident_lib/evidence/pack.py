@@ -181,7 +181,9 @@ def write_pack(
     region = str(alarm.region or "us-east-1")
     writer = StoreWriter(pack_dir, account_id=account, region=region, overwrite=True)
     try:
-        writer.add_metrics(*_metric_rows(recordings, query_of)) if recordings else None
+        metrics = _metric_rows(recordings, query_of)
+        if len(metrics):
+            writer.add_metrics(metrics)
         _add_logs(writer, raw_frame, recordings)
         writer.add_alarms(_alarm_items(src, alarm, recordings))
         writer.add_alarm_history(_history_items(recordings))
@@ -426,9 +428,7 @@ def _metric_series(
     return best
 
 
-def _metric_rows(
-    recordings: Sequence[Recording], query_of: Mapping[int, int]
-) -> tuple[pd.DataFrame]:
+def _metric_rows(recordings: Sequence[Recording], query_of: Mapping[int, int]) -> pd.DataFrame:
     best = _metric_series(recordings, query_of)
     parts = []
     for (ns, name, dims), cand in best.items():
@@ -449,8 +449,8 @@ def _metric_rows(
         empty = pd.DataFrame(
             columns=["namespace", "metric_name", "dimensions", "timestamp", "unit", "value"]
         )
-        return (empty,)
-    return (pd.concat(parts, ignore_index=True),)
+        return empty
+    return pd.concat(parts, ignore_index=True)
 
 
 def _metrics_table_note(

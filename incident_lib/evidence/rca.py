@@ -14,7 +14,6 @@ Debian's chromium; without a browser (outside CI) the draft says so instead.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -28,6 +27,7 @@ import pandas as pd
 
 from incident_lib import __version__
 from incident_lib.alarm import Alarm
+from incident_lib.errors import IncidentError
 from incident_lib.evidence.timeline import TimelineEvent, build_timeline, timeline_figure
 from incident_lib.evidence.view import EvidenceIndex, PackView
 from incident_lib.findings import Finding, FindingsDoc
@@ -290,7 +290,7 @@ def _refs(f: Finding | None) -> list[str]:
 def _window(params: Mapping[str, Any]) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     try:
         return parse_time(params["start"]), parse_time(params["end"])
-    except (KeyError, TypeError, ValueError, Exception):
+    except (KeyError, TypeError, IncidentError):
         return None
 
 
@@ -506,7 +506,3 @@ def write_rca(
 def rca_files(incident_dir: Path) -> list[str]:
     """The files :func:`write_rca` owns (for the manifest)."""
     return [RCA_FILE, *FIGURES]
-
-
-def facts_json(facts: RcaFacts) -> str:  # pragma: no cover - debugging aid
-    return json.dumps(facts.__dict__, default=str, indent=2)

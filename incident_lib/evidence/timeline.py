@@ -154,9 +154,7 @@ def build_timeline(
                 alarm_time,
                 "alarm",
                 f"Alarm {alarm.previous_state or '?'} → {alarm.new_state} (the alarm event)",
-                (f"alarm:{alarm.name}",)
-                if f"alarm:{alarm.name}" and idx.resolves(f"alarm:{alarm.name}")
-                else (),
+                tuple(r for r in [f"alarm:{alarm.name}"] if idx.resolves(r)),
                 alarm.reason or "",
             )
         )
