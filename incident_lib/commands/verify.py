@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from incident_lib.errors import EvidenceMismatchError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,8 +32,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for line in result.lines():
         print(line)
-    print(
-        f"incident verify: {len(result.lines())} problem(s) in {args.incident_dir}",
-        file=sys.stderr,
+    raise EvidenceMismatchError(
+        f"{len(result.lines())} file(s) of {args.incident_dir} do not match its manifest",
+        problems=result.lines(),
     )
-    return 4
