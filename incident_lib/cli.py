@@ -17,7 +17,18 @@ from incident_lib import __version__
 from incident_lib.errors import IncidentError
 
 # Order here is the order in ``incident --help``.
-COMMANDS = ("demo", "investigate", "alarm", "catalog", "query", "logs", "store")
+COMMANDS = (
+    "demo",
+    "investigate",
+    "replay",
+    "rca",
+    "verify",
+    "alarm",
+    "catalog",
+    "query",
+    "logs",
+    "store",
+)
 
 log = logging.getLogger("incident_lib")
 

@@ -168,6 +168,18 @@ class DeadlineExceeded(SourceError):
     """
 
 
+class EvidenceMismatchError(IncidentError):
+    """An incident folder no longer matches its evidence manifest. Exit status 4.
+
+    ``problems`` lists ``changed: <file>``, ``missing: <file>`` and ``unlisted: <file>``."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+
 class NoDataError(IncidentError):
     """A section asked for data and there was none in the window."""
 

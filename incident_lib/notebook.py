@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import sys
 import time
 import traceback
@@ -597,6 +598,7 @@ def setup(
     endpoint_url: str | None = None,
     log_groups: Sequence[str] = (),
     demo: str = "lambda_errors",
+    pack_dir: str | None = None,
     **params: Any,
 ) -> Case:
     """Prepare a run: plots that survive export, tables that fit, the alarm, the source.
@@ -605,6 +607,8 @@ def setup(
     it) or any payload :func:`incident_lib.alarm.parse_alarm` reads; ``source`` is ``"aws"`` or
     a store path; ``start``/``end`` ISO-8601 with an offset. With no ``alarm_json`` (a
     notebook opened as it is) the run investigates the ``demo`` scenario's incident.
+    ``pack_dir`` (else ``$INCIDENT_PACK_CALLS``, which ``incident investigate`` sets in the
+    kernel) records every answer there for the evidence pack.
     """
     from incident_lib.alarm import parse_alarm
     from incident_lib.plotting import setup_plotly
@@ -627,6 +631,11 @@ def setup(
         role_arn=role_arn,
         endpoint_url=endpoint_url,
     )
+    pack_calls = pack_dir or os.environ.get("INCIDENT_PACK_CALLS")
+    if pack_calls:  # the run keeps an evidence pack: every answer is recorded (masked)
+        from incident_lib.evidence.recorder import RecordingSource
+
+        src = RecordingSource(src, calls_dir=pack_calls)
     return Case(
         alarm=alarm,
         source=src,

@@ -292,6 +292,9 @@ def export_html(nb: NotebookNode) -> str:
         "rendered_at": utc_now().strftime("%Y-%m-%d %H:%M:%S UTC"),
         "toc": _toc(nb),
         **_findings_view(extract(nb), nb),
+        # The incident timeline (incident_lib.evidence.timeline), put in the notebook's
+        # metadata by the run: rows (escaped by the template) and the figure's div.
+        "timeline": (nb.metadata.get("incident") or {}).get("timeline") or {},
     }
     resources = {"metadata": {"name": f"Incident: {title}"}, "incident": incident}
     with _EXPORT_LOCK:

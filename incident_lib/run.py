@@ -25,6 +25,7 @@ import nbformat
 from incident_lib.alarm import Alarm
 from incident_lib.catalog import check_notebook, resolve
 from incident_lib.errors import BadInputError, InputLimitError
+from incident_lib.evidence.investigation import EvidenceOptions
 from incident_lib.findings import FindingsDoc, SectionStatus, extract
 from incident_lib.folder import IncidentFolder
 from incident_lib.limits import check_deadline, check_window
@@ -84,11 +85,15 @@ def investigate(
     notebook: Path | None = None,
     progress: Callable[[str], None] | None = None,
     deadline: str | float = "90s",
+    evidence: EvidenceOptions | None = None,
+    extra_parameters: dict[str, Any] | None = None,
 ) -> RunResult:
     """Investigate ``alarm`` against ``source`` (``"aws"`` or a store path).
 
     ``notebook`` runs that notebook (a team's own runbook) instead of the catalogue's, with the
-    same parameters.
+    same parameters. ``evidence`` says what is kept besides the report (default: the pack,
+    the manifest and the RCA draft with its figures); ``extra_parameters`` override the
+    catalogue's notebook parameters (a replay passes the recorded run's).
 
     Returns a :class:`RunResult`; a section that failed makes the result ``partial`` (exit
     status 3) but never costs the report. ``deadline`` bounds the time spent on AWS calls, all
@@ -118,11 +123,15 @@ def investigate(
     ):
         if value:
             parameters[key] = value
+    parameters.update(extra_parameters or {})
+    evidence = evidence or EvidenceOptions()
     with IncidentFolder(out or reports_dir(), alarm.incident_id, say) as folder:
         if folder.finished_while_waiting():
             return _result_of(folder.target, alarm, plan.alert_type, started)
         with _kernel_env(str(source), deadline_at, say):
-            doc = _run(plan, parameters, alarm, source, folder.work, kernel_name, say, timings)
+            doc = _run(
+                plan, parameters, alarm, source, folder.work, kernel_name, say, timings, evidence
+            )
         target = folder.commit()
     result = RunResult(
         incident_id=alarm.incident_id,
@@ -145,8 +154,10 @@ def _run(
     kernel_name: str | None,
     say: Callable[[str], None],
     timings: dict[str, float],
+    evidence: EvidenceOptions,
 ) -> FindingsDoc:
-    """Execute the notebook into ``work`` and write the report, findings and alarm there."""
+    """Execute the notebook into ``work`` and write the report, findings, alarm, evidence pack
+    and RCA draft there."""
     import papermill as pm
 
     from incident_lib.report import render_report
@@ -167,7 +178,10 @@ def _run(
             request_save_on_cell_execute=False,
             # The kernel's own warnings ("running over TCP without encryption" on a
             # local kernel) are noise in an on-call terminal; its errors still show.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=[
+                "--IPKernelApp.log_level=ERROR",
+                *_evidence_kernel_arguments(work, evidence),
+            ],
             cwd=str(plan.notebook.parent),
         )
     except pm.PapermillExecutionError as exc:
@@ -181,8 +195,9 @@ def _run(
         doc.sections.append(
             SectionStatus(name="notebook", status="failed", error=mask_secrets(failure))
         )
-    nb.metadata["incident"] = mask_json(
-        _metadata(alarm, plan.alert_type, str(source), parameters)
+    nb.metadata["incident"] = mask_json(_metadata(alarm, plan.alert_type, str(source), parameters))
+    pack = _evidence_assemble(
+        work, nb, alarm, doc, str(source), parameters, evidence, plan.notebook, say, timings
     )
     nbformat.write(nb, work / NOTEBOOK)
     say("writing the report")
@@ -191,6 +206,7 @@ def _run(
     timings["report"] = time.perf_counter() - t0
     (work / FINDINGS).write_text(doc.model_dump_json(indent=2) + "\n", encoding="utf-8")
     (work / ALARM).write_text(_masked_alarm_json(alarm), encoding="utf-8")
+    _evidence_finish(work, alarm, doc, str(source), parameters, pack, evidence, timings)
     return doc
 
 
@@ -283,6 +299,63 @@ def _result_of(directory: Path, alarm: Alarm, alert_type: str, started: float) -
 def _masked_alarm_json(alarm: Alarm) -> str:
     """The normalised alarm as kept in ``alarm.json``, with its secrets masked."""
     return json.dumps(mask_json(alarm.model_dump(mode="json")), indent=2) + "\n"
+
+
+# -- evidence pack, timeline, RCA (incident_lib.evidence) ------------------------------------
+def _evidence_kernel_arguments(work: Path, evidence: EvidenceOptions) -> list[str]:
+    from incident_lib.evidence.investigation import kernel_arguments
+
+    return kernel_arguments(work) if evidence.pack else []
+
+
+def _evidence_assemble(
+    work: Path,
+    nb: Any,
+    alarm: Alarm,
+    doc: FindingsDoc,
+    source: str,
+    parameters: dict[str, Any],
+    evidence: EvidenceOptions,
+    notebook: Path,
+    say: Callable[[str], None],
+    timings: dict[str, float],
+) -> Any:
+    from incident_lib.evidence.investigation import assemble
+
+    nb.metadata.setdefault("incident", {})["notebook"] = str(notebook)
+    if evidence.pack:
+        say("writing the evidence pack")
+    t0 = time.perf_counter()
+    pack = assemble(
+        work, nb, alarm=alarm, doc=doc, source=source, parameters=parameters, options=evidence
+    )
+    timings["pack"] = time.perf_counter() - t0
+    return pack
+
+
+def _evidence_finish(
+    work: Path,
+    alarm: Alarm,
+    doc: FindingsDoc,
+    source: str,
+    parameters: dict[str, Any],
+    pack: Any,
+    evidence: EvidenceOptions,
+    timings: dict[str, float],
+) -> None:
+    from incident_lib.evidence.investigation import finish
+
+    t0 = time.perf_counter()
+    finish(
+        work,
+        alarm=alarm,
+        doc=doc,
+        source=source,
+        parameters=parameters,
+        pack=pack,
+        options=evidence,
+    )
+    timings["rca_manifest"] = time.perf_counter() - t0
 
 
 def _metadata(alarm: Alarm, alert_type: str, source: str, parameters: dict[str, Any]) -> dict:

@@ -10,8 +10,9 @@ import yaml
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
-# Conda names that differ from the PyPI names (none today; add a pair if a package needs it).
-CONDA_TO_PYPI: dict[str, str] = {}
+# Conda names that differ from the PyPI names (conda-forge names the plotly exporter
+# python-kaleido).
+CONDA_TO_PYPI: dict[str, str] = {"python-kaleido": "kaleido"}
 NOT_PACKAGES = {"python", "pip"}
 
 

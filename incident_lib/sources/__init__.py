@@ -22,7 +22,8 @@ def open_source(
     endpoint_url: str | None = None,
 ) -> Source:
     """``"aws"`` -> :class:`AwsSource` for ``region``; anything else is a store path ->
-    :class:`LocalSource`. Imports lazily so a local run never needs boto3 credentials."""
+    :class:`LocalSource` (an evidence pack's ``pack/`` -> its ``PackSource``). Imports lazily
+    so a local run never needs boto3 credentials."""
     if str(spec) == "aws":
         from incident_lib.sources.aws import AwsSource
 
@@ -38,5 +39,12 @@ def open_source(
             endpoint_url=endpoint_url,
         )
     from incident_lib.sources.local import LocalSource
+    from incident_lib.store import open_store
 
-    return LocalSource(spec)
+    store = open_store(spec)
+    if (store.descriptor.provenance or {}).get("kind") == "incident-evidence-pack":
+        # An evidence pack answers the calls it recorded as they were answered (a replay).
+        from incident_lib.evidence.packsource import PackSource
+
+        return PackSource(store)
+    return LocalSource(store)
