@@ -17,7 +17,7 @@ from incident_lib import __version__
 from incident_lib.errors import IncidentError
 
 # Order here is the order in ``incident --help``.
-COMMANDS = ("demo", "investigate", "alarm", "catalog", "query", "store")
+COMMANDS = ("demo", "investigate", "alarm", "catalog", "query", "store", "runbook")
 
 log = logging.getLogger("incident_lib")
 
