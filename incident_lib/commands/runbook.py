@@ -62,11 +62,7 @@ def render(result: ImportResult) -> str:
         f"{len(result.notebooks)} notebooks from {result.runbook.name}: {t[CONVERTED]} commands "
         f"converted, {t[MITIGATION]} mitigation (not run), {t[MANUAL]} manual"
     )
-    if result.skipped:
-        names = "; ".join(s.title for s in result.skipped)
-        n = sum(sum(s.counts.values()) for s in result.skipped)
-        lines.append(
-            f"{len(result.skipped)} sections with {n} commands but nothing to run were "
-            f"skipped: {names}"
-        )
+    for s in result.skipped:
+        n = sum(s.counts.values())
+        lines.append(f"skipped {s.title!r} ({n} commands): {s.reason}")
     return "\n".join(lines) + "\n"

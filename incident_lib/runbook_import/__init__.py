@@ -126,8 +126,8 @@ def import_runbook(path: Path, out: Path, *, catalog: bool = True) -> ImportResu
         if not found:
             raise BadInputError(f"runbook {path} holds no shell commands to import")
         raise BadInputError(
-            f"runbook {path} holds {found} commands but none a notebook can run "
-            "(no read-only AWS CLI call): nothing to import"
+            f"runbook {path} holds {found} commands but no alert section with an AWS CLI "
+            "call a notebook can run: nothing to import"
         )
     notebooks = [(p, notebook(p)) for p in plans]
     out.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ and ends with the changes (when the runbook did not look them up itself) and the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import nbformat
 
@@ -45,6 +45,7 @@ STANDARD_PARAMETERS: list[tuple[str, str, str]] = [
     ("region", '""', ""),
     ("account_id", '""', ""),
     ("resource_names", "[]", "the alarm's dimension values (generic alert types)"),
+    ("function_name", '""', "the alarm's function (Lambda alert types)"),
 ]
 _TITLE_LINE = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?(?:\*\*|__)?(.+?)(?:\*\*|__)?\s*:?\s*$")
 
@@ -82,11 +83,16 @@ class NotebookPlan:
 
 @dataclass
 class SectionSummary:
-    """A section with commands that did not make a notebook (nothing to run)."""
+    """A section with commands that did not make a notebook, and why."""
 
     title: str
     path: list[str]
-    counts: dict[str, int] = field(default_factory=dict)
+    reason: str
+    plan: NotebookPlan
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.plan.counts()
 
 
 def plan_runbook(runbook: Runbook, name: str) -> tuple[list[NotebookPlan], list[SectionSummary]]:
@@ -99,10 +105,13 @@ def plan_runbook(runbook: Runbook, name: str) -> tuple[list[NotebookPlan], list[
             continue
         plan = _plan_section(section, name)
         counts = plan.counts()
+        if not sum(counts.values()):
+            continue
         if counts[CONVERTED]:
             plans.append(plan)
-        elif sum(counts.values()):
-            skipped.append(SectionSummary(section.title, section.path, counts))
+        else:
+            why = "no AWS call a notebook can run"
+            skipped.append(SectionSummary(section.title, section.path, why, plan))
     seen: dict[str, int] = {}
     for plan in plans:
         seen[plan.slug] = seen.get(plan.slug, 0) + 1
@@ -358,9 +367,11 @@ def _title_cell(plan: NotebookPlan) -> str:
 
 def _parameters_cell(plan: NotebookPlan) -> str:
     lines = ["# Parameters: papermill replaces this cell (incident investigate --notebook)."]
-    for name, value, comment in STANDARD_PARAMETERS:
-        lines.append(_assignment(name, value, comment))
     params = list(plan.ctx.params.params.values())
+    own = {p.name for p in params}
+    for name, value, comment in STANDARD_PARAMETERS:
+        if name not in own:
+            lines.append(_assignment(name, value, comment))
     if params:
         lines.append("# The runbook's resources. Where the alarm's dimensions name one, the")
         lines.append("# alarm's value is used instead (see the setup cell).")

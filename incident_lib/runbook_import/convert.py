@@ -242,6 +242,9 @@ class ParamTable:
                 f"the runbook's log group `{value}` is computed or a wildcard; this step reads "
                 "the alarm's log groups (map them in the catalogue file)"
             )
+        known = self.find(value)
+        if known:
+            return Raw(known), ""
         m = re.fullmatch(r"/aws/lambda/([^/:]+)", value)
         if m:
             fn = self.resource("FunctionName", m.group(1), dimension="FunctionName", origin=origin)

@@ -97,6 +97,7 @@ class _Items(Node):
     head = ""
     open = "("
     close = ")"
+    hugs = False
 
     def parts(self) -> list[tuple[str, Node]]:
         raise NotImplementedError
@@ -110,6 +111,12 @@ class _Items(Node):
         if indent + prefix + len(flat) + suffix <= LINE_LENGTH:
             return [flat]
         pad = " " * (indent + 4)
+        if self.hugs:
+            # A call's arguments on one line of their own when they fit there (ruff's
+            # right-hand split); collections always go one item per line.
+            inner = ", ".join(key + node.flat() for key, node in self.parts())
+            if indent + 4 + len(inner) <= LINE_LENGTH:
+                return [f"{self.head}{self.open}", pad + inner, " " * indent + self.close]
         out = [f"{self.head}{self.open}"]
         for key, node in self.parts():
             pieces = node.parts(indent + 4, len(key), 1) if isinstance(node, Lit) else None
@@ -129,6 +136,8 @@ class _Items(Node):
 
 class Call(_Items):
     """``func(args, key=value)``."""
+
+    hugs = True
 
     def __init__(
         self,
