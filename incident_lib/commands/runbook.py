@@ -59,10 +59,15 @@ def render(result: ImportResult) -> str:
         lines.append(str(result.catalog))
     t = result.totals()
     lines.append(
-        f"{len(result.notebooks)} notebooks from {result.runbook.name}: {t[CONVERTED]} commands "
-        f"converted, {t[MITIGATION]} mitigation (not run), {t[MANUAL]} manual"
+        f"{_n(len(result.notebooks), 'notebook')} from {result.runbook.name}: "
+        f"{_n(t[CONVERTED], 'command')} converted, {t[MITIGATION]} mitigation (not run), "
+        f"{t[MANUAL]} manual"
     )
     for s in result.skipped:
         n = sum(s.counts.values())
-        lines.append(f"skipped {s.title!r} ({n} commands): {s.reason}")
+        lines.append(f"skipped {s.title!r} ({_n(n, 'command')}): {s.reason}")
     return "\n".join(lines) + "\n"
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -77,7 +77,9 @@ class NotebookPlan:
         """Commands converted, left as mitigation, left manual (``cd`` not counted)."""
         out = {CONVERTED: 0, MITIGATION: 0, MANUAL: 0}
         for step in self.steps:
-            out[step.kind] += sum(1 for c in step.commands if c.program != "cd")
+            for kind in step.kinds:
+                if kind:
+                    out[kind] += 1
         return out
 
 
@@ -173,23 +175,26 @@ def _plan_block(block: Block, items: list[Step | Prose], ctx: Context) -> None:
         step = convert(entry, ctx, _short(title))
         if step.kind != CONVERTED:
             step.commands = [*cds, *step.commands]
+            step.kinds = [""] * len(cds) + step.kinds
             cds = []
         if (
             step.kind != CONVERTED
             and previous is not None
-            and previous.kind != CONVERTED
+            and previous.kind == step.kind
             and not own
         ):
+            # Commands of one comment group that stay quoted are one step (``cd terraform``,
+            # ``terraform workspace select``, ``terraform show``).
             previous.commands.extend(step.commands)
-            if step.kind == MITIGATION and previous.kind == MANUAL:
-                previous.kind, previous.reason = MITIGATION, step.reason
-            elif step.reason and step.reason not in previous.reason:
+            previous.kinds.extend(step.kinds)
+            if step.reason and step.reason not in previous.reason:
                 previous.reason = f"{previous.reason}; {step.reason}"
             continue
         items.append(step)
         previous = step
     if cds and previous is not None and previous.kind != CONVERTED:
         previous.commands.extend(cds)
+        previous.kinds.extend([""] * len(cds))
 
 
 def _take_title(items: list[Step | Prose]) -> str:

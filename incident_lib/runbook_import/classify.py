@@ -281,7 +281,7 @@ def judge_program(words: tuple[str, ...]) -> Verdict:
         inner = judge_program(words[1:]) if len(words) > 1 else Verdict("manual", "")
         if inner.kind == "mitigation":
             return inner
-        return Verdict("manual", f"{_WHAT['watch']} ({' '.join(words[1:3])})")
+        return Verdict("manual", f"{_WHAT['watch']}: {' '.join(words[1:3])}")
     program = words[0].rsplit("/", 1)[-1]
     line = " ".join(words)
     if _PROMQL.match(line) and not program.startswith((".", "/")):
@@ -315,6 +315,8 @@ def judge_program(words: tuple[str, ...]) -> Verdict:
         sub = [w.lower() for w in words[1:] if not w.startswith("-")]
         if program in ("docker-compose",):
             sub = _compose_sub(words)
+        if program == "redis-cli":  # options take values: look for the command anywhere
+            sub = [w for w in sub if w in changing] or sub[-1:]
         if tuple(words[:3]) in _LOOKING:
             return Verdict("manual", _what(program))
         if "*" in changing:
@@ -336,7 +338,9 @@ def judge_program(words: tuple[str, ...]) -> Verdict:
 
 
 def _what(program: str) -> str:
-    return _WHAT.get(program, f"{program}: not a command the notebook knows")
+    if program in _WHAT:
+        return f"{_WHAT[program]} ({program}), not an AWS call"
+    return f"{program}: not a command the notebook knows"
 
 
 def _option_values(words: tuple[str, ...], names: tuple[str, ...]) -> list[str]:

@@ -281,6 +281,13 @@ class Step:
     notes: list[str] = field(default_factory=list)
     reason: str = ""
     verb: str = ""
+    #: What each command became (a merged step can hold a manual command under a mitigation
+    #: heading); "" for a ``cd`` line, which is not counted.
+    kinds: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.kinds:
+            self.kinds = [self.kind] * len(self.commands)
 
 
 # -- entry point ---------------------------------------------------------------------------------

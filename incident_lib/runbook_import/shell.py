@@ -257,7 +257,7 @@ def _double_quoted(text: str, i: int, seg: _Segment) -> tuple[int, str]:
             continue
         out.append(ch)
         j += 1
-    return n, "".join(out) + '"'
+    return n, "".join(out)  # unterminated: shlex says so, and the command is not read
 
 
 def _substitution_end(text: str, i: int) -> int:
