@@ -274,6 +274,9 @@ def notebook(plan: NotebookPlan) -> nbformat.NotebookNode:
 
     has_changes = any(s.verb == "changes" for s in plan.steps)
     md(_title_cell(plan))
+    # Imports first, so the notebook exported as a script is lint-clean (E402); papermill
+    # injects its parameters after the parameters cell wherever that is.
+    code(_imports_cell(plan), ["imports"])
     code(_parameters_cell(plan), ["parameters"])
     code(_setup_cell(plan), ["setup"])
     n = 0
@@ -330,7 +333,7 @@ def notebook(plan: NotebookPlan) -> nbformat.NotebookNode:
         "language": "python",
         "name": "python3",
     }
-    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["language_info"] = {"name": "python", "file_extension": ".py"}
     nb.metadata["incident_runbook"] = {
         "runbook": plan.runbook,
         "section": plan.path,
@@ -395,7 +398,7 @@ def _assignment(name: str, code: str | None, comment: str, *, value: object = No
     return rendered
 
 
-def _setup_cell(plan: NotebookPlan) -> str:
+def _imports_cell(plan: NotebookPlan) -> str:
     uses = plan.ctx.uses
     third = []
     if "jmespath" in uses:
@@ -409,8 +412,11 @@ def _setup_cell(plan: NotebookPlan) -> str:
     ]
     if "timeseries" in uses:
         ours.append("from incident_lib.plotting import timeseries")
-    lines = [*third, *([""] if third else []), *ours, ""]
-    lines.append(
+    return "\n".join([*third, *([""] if third else []), *ours])
+
+
+def _setup_cell(plan: NotebookPlan) -> str:
+    lines = [
         render(
             Call(
                 "setup",
@@ -432,7 +438,7 @@ def _setup_cell(plan: NotebookPlan) -> str:
             0,
             "case = ",
         )
-    )
+    ]
     params = list(plan.ctx.params.params.values())
     bound = [p for p in params if p.dimension]
     if bound:

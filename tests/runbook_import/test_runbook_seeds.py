@@ -159,13 +159,18 @@ def test_the_notebooks_are_parameterised_runbooks(seed, imported):
         nbformat.validate(nb)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code)
-        assert code[0].metadata["tags"] == ["parameters"]
+        assert [c.metadata.get("tags") for c in code[:3]] == [
+            ["imports"],
+            ["parameters"],
+            ["setup"],
+        ]
+        assert code[0].source.startswith(("import ", "from "))
         for name in ("alarm_json", "source", "start", "end", "log_groups", "function_name"):
-            assert re.search(rf"^{name} = ", code[0].source, re.M), name
-        assert "case = setup(" in code[1].source
+            assert re.search(rf"^{name} = ", code[1].source, re.M), name
+        assert code[2].source.startswith("case = setup(")
         # each converted step: a markdown cell quoting the command, then its section
         steps = [s for s in written.plan.steps if s.kind == CONVERTED]
-        sections = [c for c in code[2:] if c.source.startswith("with case.section(")]
+        sections = [c for c in code[3:] if c.source.startswith("with case.section(")]
         assert len(sections) == len(steps) + (1 if written.plan.ctx.changes else 2)
         for cell in sections[: len(steps)]:
             before = nb.cells[nb.cells.index(cell) - 1]
@@ -175,9 +180,16 @@ def test_the_notebooks_are_parameterised_runbooks(seed, imported):
         assert "steps.time_in_alarm_finding(case)" in sections[-1].source
 
 
-def test_ruff_passes_on_the_generated_notebooks(imported, tmp_path):
+def test_ruff_passes_on_the_generated_notebooks_and_their_exported_scripts(imported, tmp_path):
     paths = [str(nb.path) for r in imported.values() for nb in r.notebooks]
     assert len(paths) > 30
+    # Exported: the code cells as one script, in the percent format (``# %%`` per cell).
+    for k, path in enumerate(list(paths)):
+        cells = nbformat.read(path, as_version=4).cells
+        script = "\n\n".join("# %%\n" + c.source for c in cells if c.cell_type == "code")
+        target = tmp_path / f"notebook_{k}.py"
+        target.write_text(script + "\n", encoding="utf-8")
+        paths.append(str(target))
     for args in (["check"], ["format", "--check"]):
         done = subprocess.run(
             [
