@@ -360,8 +360,9 @@ def _title_cell(plan: NotebookPlan) -> str:
     if plan.alerts:
         names = ", ".join(f"`{a}`" for a in plan.alerts)
         lines += [
-            f"**Alert**: {names} (the `catalog.toml` written beside this notebook maps "
-            f"{'it' if len(plan.alerts) == 1 else 'them'} here).",
+            f"**Alert**: {names}: a catalogue file maps "
+            f"{'it' if len(plan.alerts) == 1 else 'them'} to this notebook (the import "
+            "writes one beside it, `catalog.toml`, unless told not to).",
             "",
         ]
     lines += [
