@@ -27,6 +27,7 @@ COMMANDS = (
     "catalog",
     "query",
     "logs",
+    "runbook",
     "store",
 )
 
