@@ -28,6 +28,7 @@ from incident_lib.analysis import (
     signature_findings,
 )
 from incident_lib.analysis import impact as _impact
+from incident_lib.analysis.changes import is_deploy, short_event
 from incident_lib.errors import MetricQueryError, NoDataError, SourceError
 from incident_lib.findings import Evidence, Finding
 from incident_lib.notebook import Case
@@ -35,7 +36,6 @@ from incident_lib.plotting import bar_by_time, timeseries
 from incident_lib.sources.frames import history_frame
 
 __all__ = [
-    "DEPLOY_EVENTS",
     "alarm_chart",
     "alarm_facts",
     "alarm_series",
@@ -57,20 +57,6 @@ __all__ = [
     "time_in_alarm_finding",
 ]
 
-#: CloudTrail events that change what a resource runs (used for the deploy markers).
-DEPLOY_EVENTS = (
-    "UpdateFunctionCode",
-    "UpdateAlias",
-    "PublishVersion",
-    "UpdateFunctionConfiguration",
-    "UpdateService",
-    "CreateDeployment",
-    "UpdateStack",
-    "ModifyDBInstance",
-    "UpdateTable",
-    "RegisterTaskDefinition",
-    "UpdateAutoScalingGroup",
-)
 
 #: Deploy calls this close together are one rollout (one marker on the charts).
 ROLLOUT_GAP = pd.Timedelta(minutes=3)
@@ -216,10 +202,10 @@ def deploy_markers(case: Case) -> list[tuple[pd.Timestamp, str]]:
         frame = case.changes()
     except Exception:
         return []
-    deploys = frame[frame["event_name"].astype(str).str.startswith(DEPLOY_EVENTS)]
+    deploys = frame[frame["event_name"].astype(str).map(is_deploy)]
     groups: list[list[tuple[pd.Timestamp, str]]] = []
     for row in deploys.sort_values("event_time").itertuples():
-        item = (row.event_time, _short_event(row.event_name))
+        item = (row.event_time, short_event(row.event_name))
         if groups and item[0] - groups[-1][-1][0] <= ROLLOUT_GAP:
             groups[-1].append(item)
         else:
@@ -289,13 +275,6 @@ def change_finding(case: Case) -> Finding | None:
         unchecked=unchecked,
         onset_confidence=found.confidence if found is not None else None,
     )
-
-
-def _short_event(name: str) -> str:
-    for prefix in DEPLOY_EVENTS:
-        if name.startswith(prefix):
-            return prefix
-    return name
 
 
 # -- siblings ----------------------------------------------------------------------------------

@@ -415,9 +415,15 @@ def _utc(value: Any) -> pd.Timestamp:
     return when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
 
 
-def _short_event(name: str) -> str:
+def short_event(name: str) -> str:
     """``UpdateFunctionCode20150331v2`` -> ``UpdateFunctionCode`` (the API version dropped)."""
     return re.sub(r"\d{8}(v\d+)?$", "", str(name))
+
+
+def is_deploy(name: str) -> bool:
+    """Whether a CloudTrail event puts new code or configuration in front of traffic (a deploy
+    or a configuration change): what the charts mark and the timeline calls a deploy."""
+    return bool(DEPLOY_EVENTS.match(name) or CONFIG_EVENTS.match(name))
 
 
 def _ruled_out(ranked: pd.DataFrame, limit: int) -> tuple[RuledOut, ...]:
@@ -444,7 +450,7 @@ def _ruled_out(ranked: pd.DataFrame, limit: int) -> tuple[RuledOut, ...]:
     out = []
     for group in groups[:limit]:
         head, first = group[0], group[-1]
-        names = ", ".join(dict.fromkeys(_short_event(r["event_name"]) for r in reversed(group)))
+        names = ", ".join(dict.fromkeys(short_event(r["event_name"]) for r in reversed(group)))
         when = (
             f"{first['_t']:%H:%M:%S}–{head['_t']:%H:%M:%S}"
             if len(group) > 1

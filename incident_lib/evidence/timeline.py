@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from incident_lib.alarm import Alarm
+from incident_lib.analysis.changes import is_deploy
 from incident_lib.evidence.view import EvidenceIndex, PackView
 from incident_lib.findings import Finding, FindingsDoc
 from incident_lib.timeutil import ensure_utc, parse_time
@@ -41,21 +42,6 @@ _COLOURS = {
     "signature": "#1f77b4",
     "impact": "#2ca02c",
 }
-
-#: Change events that deploy something (same list as the notebooks' deploy markers).
-DEPLOY_EVENTS = (
-    "UpdateFunctionCode",
-    "UpdateAlias",
-    "PublishVersion",
-    "UpdateFunctionConfiguration",
-    "UpdateService",
-    "CreateDeployment",
-    "UpdateStack",
-    "ModifyDBInstance",
-    "UpdateTable",
-    "RegisterTaskDefinition",
-    "UpdateAutoScalingGroup",
-)
 
 
 @dataclass(frozen=True)
@@ -141,7 +127,7 @@ def build_timeline(
                     continue
                 seen.add(eid)
                 name = str(row.event_name)
-                kind = "deploy" if name.startswith(DEPLOY_EVENTS) else "change"
+                kind = "deploy" if is_deploy(name) else "change"
                 title = f"{name} by {row.username or 'unknown principal'}"
                 if eid in culprits:
                     title += " (likely cause)"
