@@ -131,17 +131,18 @@ def timeline_view(
     from incident_lib.evidence.rca import _window
     from incident_lib.evidence.timeline import build_timeline, timeline_figure, timeline_rows
     from incident_lib.evidence.view import PackView
-    from incident_lib.plotting import IncidentRenderer
+    from incident_lib.plotting import PLOTLY_MIMETYPE, IncidentRenderer
 
     view = PackView(Path(incident_dir) / "pack")
     events = build_timeline(doc, view, alarm, window=_window(parameters))
-    figure_html = ""
+    figure_html, figure = "", None
     if events:
         fig = timeline_figure(events, title="Timeline")
         height = int(fig.layout.height or 300)
         bundle = IncidentRenderer(height=height).to_mimebundle(fig.to_dict())
         figure_html = bundle["text/html"]
-    return {"rows": timeline_rows(events), "figure_html": figure_html}
+        figure = bundle[PLOTLY_MIMETYPE]  # what the report draws (its CSP blocks figure_html)
+    return {"rows": timeline_rows(events), "figure_html": figure_html, "figure": figure}
 
 
 def finish(
