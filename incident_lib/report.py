@@ -124,17 +124,47 @@ def templates_dir() -> Path:
     return base
 
 
-@functools.lru_cache(maxsize=1)
-def _plotly_js() -> str:
-    """plotly.js as bundled in the plotly package, safe to put inside a ``<script>``."""
-    from plotly.offline import get_plotlyjs
+#: plotly.js's partial bundle with the trace types the notebooks and the report draw
+#: (scatter, bar, pie): 1.2 MB against the full bundle's 4.8 MB. Vendored from npm
+#: (``plotly.js-basic-dist-min``, MIT, its LICENSE beside it) at the version plotly.py bundles.
+PLOTLY_BASIC = Path(__file__).parent / "vendor" / "plotly.js-basic-dist-min"
+#: The trace types the basic bundle draws; a figure with another type needs the full bundle.
+BASIC_TRACE_TYPES = frozenset({"scatter", "bar", "pie"})
 
-    return get_plotlyjs().replace("</script", "<\\/script")
+
+def plotly_basic_version() -> str:
+    """The vendored basic bundle's version (its ``package.json``)."""
+    return json.loads((PLOTLY_BASIC / "package.json").read_text(encoding="utf-8"))["version"]
 
 
-def page_scripts() -> dict[str, str]:
-    """The page's own inline scripts, by name, exactly as the template writes them."""
-    return {"config": _PLOTLY_CONFIG_JS, "plotly": _plotly_js(), "draw": _DRAW_JS}
+@functools.lru_cache(maxsize=2)
+def _plotly_js(full: bool = False) -> str:
+    """plotly.js for the page, safe to put inside a ``<script>``: the vendored basic bundle,
+    or plotly.py's full bundle when ``full`` (a figure of another trace type: a team's
+    notebook may draw a heatmap) or when the two versions differ (plotly.py upgraded without
+    the vendored bundle: its figure JSON is made for its own plotly.js)."""
+    from plotly.offline import get_plotlyjs, get_plotlyjs_version
+
+    wanted = get_plotlyjs_version()
+    if full:
+        text = get_plotlyjs()
+    elif plotly_basic_version() == wanted:
+        text = (PLOTLY_BASIC / "plotly-basic.min.js").read_text(encoding="utf-8")
+    else:
+        log.warning(
+            "vendored plotly.js basic bundle %s differs from plotly.py's plotly.js %s: "
+            "embedding the full bundle (update incident_lib/vendor)",
+            plotly_basic_version(),
+            wanted,
+        )
+        text = get_plotlyjs()
+    return text.replace("</script", "<\\/script")
+
+
+def page_scripts(full: bool = False) -> dict[str, str]:
+    """The page's own inline scripts, by name, exactly as the template writes them
+    (``full``: with plotly.js's full bundle, for figures the basic one cannot draw)."""
+    return {"config": _PLOTLY_CONFIG_JS, "plotly": _plotly_js(full), "draw": _DRAW_JS}
 
 
 #: Names of the only scripts a report runs (see :func:`page_scripts`).
@@ -146,14 +176,14 @@ def _sha256(script: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-@functools.lru_cache(maxsize=1)
-def content_security_policy() -> str:
+@functools.lru_cache(maxsize=2)
+def content_security_policy(full: bool = False) -> str:
     """The page's policy: its own scripts by hash, inline styles, embedded images, no network.
 
     Hashes rather than a nonce: the page is a file, written once, with no server to make a
     fresh nonce per view, and a hash also pins the script's exact text.
     """
-    hashes = " ".join(_sha256(script) for script in page_scripts().values())
+    hashes = " ".join(_sha256(script) for script in page_scripts(full).values())
     return f"{_CSP_FIXED}; script-src {hashes}"
 
 
@@ -264,6 +294,44 @@ def _findings_view(doc: FindingsDoc, nb: NotebookNode) -> dict[str, Any]:
     return {"summary": doc.summary, "findings": findings, "failed_sections": failed}
 
 
+def trace_types(nb: NotebookNode) -> set[str]:
+    """The plotly trace types of every figure the report draws: the outputs' figures and
+    the timeline's (a trace without a ``type`` is a scatter, as plotly.js reads it)."""
+    timeline = (nb.metadata.get("incident") or {}).get("timeline") or {}
+    figures = [timeline.get("figure") if isinstance(timeline, dict) else None]
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) or []:
+            figures.append((output.get("data") or {}).get(PLOTLY_MIMETYPE))
+    found: set[str] = set()
+    for fig in figures:
+        data = fig.get("data") if isinstance(fig, dict) else None
+        for trace in data if isinstance(data, list) else []:
+            if isinstance(trace, dict):
+                found.add(str(trace.get("type") or "scatter"))
+    return found
+
+
+_STYLE = re.compile(r'<style type="text/css">(.*?)</style>', re.DOTALL)
+
+
+def _compact_styles(page: str) -> str:
+    """The head's stylesheets cut to what the page uses (:mod:`incident_lib.csscompact`):
+    JupyterLab's 240 KB become about 50 KB. Only the head is read for sheets: incident text
+    in the body is escaped or sanitised and never holds a ``<style>`` element."""
+    from incident_lib.csscompact import compact_css, page_classes
+
+    split = page.find("<body")
+    if split < 0:
+        return page
+    head, body = page[:split], page[split:]
+    sheets = _STYLE.findall(head)
+    if not sheets:
+        return page
+    compacted = iter(compact_css(sheets, page_classes(body), also_reads=_STYLE.sub("", head) + body))
+    head = _STYLE.sub(lambda _m: f'<style type="text/css">\n{next(compacted)}\n</style>', head)
+    return head + body
+
+
 def export_html(nb: NotebookNode) -> str:
     """Convert an executed notebook to the report page, in-process.
 
@@ -282,10 +350,11 @@ def export_html(nb: NotebookNode) -> str:
     nb = mask_notebook(copy.deepcopy(nb))
     alarm = (nb.metadata.get("incident") or {}).get("alarm") or {}
     title = str(alarm.get("name") or nb.metadata.get("title") or "Incident report")
+    full = not trace_types(nb) <= BASIC_TRACE_TYPES
     incident = {
         "title": title,
-        "scripts": page_scripts(),
-        "csp": content_security_policy(),
+        "scripts": page_scripts(full),
+        "csp": content_security_policy(full),
         "findings_mimetype": FINDINGS_MIMETYPE,
         "section_mimetype": SECTION_MIMETYPE,
         "plotly_mimetype": PLOTLY_MIMETYPE,
@@ -299,6 +368,7 @@ def export_html(nb: NotebookNode) -> str:
     resources = {"metadata": {"name": f"Incident: {title}"}, "incident": incident}
     with _EXPORT_LOCK:
         body, _ = _exporter(str(templates_dir())).from_notebook_node(nb, resources=resources)
+    body = _compact_styles(body)
     log.info("report exported in %.2fs (%d bytes)", time.perf_counter() - started, len(body))
     return body
 

@@ -107,7 +107,18 @@ def test_report_is_self_contained_and_escaped(run: RunResult, store) -> None:
     assert not [u for u in links.urls if u.startswith(("http:", "https:", "//"))]
     for hostile in store.ground_truth["hostile_strings"]:
         assert hostile["text"] not in html, hostile["kind"]
-    assert run.report.stat().st_size < 6 * 1024 * 1024
+    # plotly.js's basic bundle (1.2 MB) and the Lab stylesheet cut to what the page uses.
+    assert run.report.stat().st_size < 1_500_000
+
+
+def test_report_draws_only_trace_types_the_basic_bundle_has(run: RunResult) -> None:
+    import nbformat
+
+    from incident_lib.report import BASIC_TRACE_TYPES, trace_types
+
+    nb = nbformat.read(run.notebook, as_version=4)
+    assert "scatter" in trace_types(nb)
+    assert trace_types(nb) <= BASIC_TRACE_TYPES
 
 
 @pytest.mark.browser

@@ -31,7 +31,7 @@ from tests.htmlcheck import page_links as _links
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 HOSTILE_NOTEBOOK = FIXTURES / "hostile_incident_two_plots.ipynb"
-PLOTLY_BANNER = "plotly.js v"  # the licence header at the top of plotly.min.js, once per copy
+PLOTLY_BANNER = "plotly.js (basic - minified) v"  # the licence header of the embedded bundle
 MAX_REPORT_BYTES = 6 * 1024 * 1024
 
 LOG_SCRIPT = "ERROR <script>alert('log')</script> upstream failed"
