@@ -20,6 +20,7 @@ from incident_lib.errors import IncidentError
 COMMANDS = (
     "demo",
     "investigate",
+    "serve",
     "replay",
     "rca",
     "verify",

@@ -327,7 +327,9 @@ def _compact_styles(page: str) -> str:
     sheets = _STYLE.findall(head)
     if not sheets:
         return page
-    compacted = iter(compact_css(sheets, page_classes(body), also_reads=_STYLE.sub("", head) + body))
+    compacted = iter(
+        compact_css(sheets, page_classes(body), also_reads=_STYLE.sub("", head) + body)
+    )
     head = _STYLE.sub(lambda _m: f'<style type="text/css">\n{next(compacted)}\n</style>', head)
     return head + body
 

@@ -87,13 +87,16 @@ def investigate(
     deadline: str | float = "90s",
     evidence: EvidenceOptions | None = None,
     extra_parameters: dict[str, Any] | None = None,
+    kernels: Any | None = None,
 ) -> RunResult:
     """Investigate ``alarm`` against ``source`` (``"aws"`` or a store path).
 
     ``notebook`` runs that notebook (a team's own runbook) instead of the catalogue's, with the
     same parameters. ``evidence`` says what is kept besides the report (default: the pack,
     the manifest and the RCA draft with its figures); ``extra_parameters`` override the
-    catalogue's notebook parameters (a replay passes the recorded run's).
+    catalogue's notebook parameters (a replay passes the recorded run's). ``kernels``: a
+    :class:`incident_lib.serve.kernels.KernelPool` whose warm kernel runs the notebook
+    (``incident serve``) instead of a kernel started for it.
 
     Returns a :class:`RunResult`; a section that failed makes the result ``partial`` (exit
     status 3) but never costs the report. ``deadline`` bounds the time spent on AWS calls, all
@@ -128,9 +131,19 @@ def investigate(
     with IncidentFolder(out or reports_dir(), alarm.incident_id, say) as folder:
         if folder.finished_while_waiting():
             return _result_of(folder.target, alarm, plan.alert_type, started)
-        with _kernel_env(str(source), deadline_at, say):
+        with _kernel_env(str(source), deadline_at, say, process=kernels is None) as env:
             doc = _run(
-                plan, parameters, alarm, source, folder.work, kernel_name, say, timings, evidence
+                plan,
+                parameters,
+                alarm,
+                source,
+                folder.work,
+                kernel_name,
+                say,
+                timings,
+                evidence,
+                kernels=kernels,
+                kernel_env=env,
             )
         target = folder.commit()
     result = RunResult(
@@ -155,9 +168,14 @@ def _run(
     say: Callable[[str], None],
     timings: dict[str, float],
     evidence: EvidenceOptions,
+    *,
+    kernels: Any | None = None,
+    kernel_env: dict[str, str] | None = None,
 ) -> FindingsDoc:
     """Execute the notebook into ``work`` and write the report, findings, alarm, evidence pack
-    and RCA draft there."""
+    and RCA draft there. With ``kernels``, on one of the pool's warm kernels: what the
+    kernel's start would have set (working folder, the recorder's folder, the AWS deadline
+    and progress file: ``kernel_env``) is set in it first."""
     import papermill as pm
 
     from incident_lib.report import render_report
@@ -165,25 +183,36 @@ def _run(
     say(f"running {plan.notebook.name} ({plan.alert_type}) on {source}")
     t0 = time.perf_counter()
     failure: str | None = None
+    common = {
+        "parameters": parameters,
+        "kernel_name": kernel_name,
+        "progress_bar": False,
+        "log_output": False,
+        # The executed notebook is written once at the end (also after a failure):
+        # saving after every cell cost about 0.8 s of a 5 s run.
+        "request_save_on_cell_execute": False,
+    }
     try:
-        pm.execute_notebook(
-            str(plan.notebook),
-            str(work / NOTEBOOK),
-            parameters=parameters,
-            kernel_name=kernel_name,
-            progress_bar=False,
-            log_output=False,
-            # The executed notebook is written once at the end (also after a failure):
-            # saving after every cell cost about 0.8 s of a 5 s run.
-            request_save_on_cell_execute=False,
-            # The kernel's own warnings ("running over TCP without encryption" on a
-            # local kernel) are noise in an on-call terminal; its errors still show.
-            extra_arguments=[
-                "--IPKernelApp.log_level=ERROR",
-                *_evidence_kernel_arguments(work, evidence),
-            ],
-            cwd=str(plan.notebook.parent),
-        )
+        if kernels is None:
+            pm.execute_notebook(
+                str(plan.notebook),
+                str(work / NOTEBOOK),
+                # The kernel's own warnings ("running over TCP without encryption" on a
+                # local kernel) are noise in an on-call terminal; its errors still show.
+                extra_arguments=[
+                    "--IPKernelApp.log_level=ERROR",
+                    *_evidence_kernel_arguments(work, evidence),
+                ],
+                cwd=str(plan.notebook.parent),
+                **common,
+            )
+        else:
+            env = {**(kernel_env or {}), **_evidence_kernel_env(work, evidence)}
+            with kernels.kernel(cwd=Path(plan.notebook).resolve().parent, env=env) as km:
+                timings["kernel_wait"] = time.perf_counter() - t0
+                pm.execute_notebook(
+                    str(Path(plan.notebook).resolve()), str(work / NOTEBOOK), km=km, **common
+                )
     except pm.PapermillExecutionError as exc:
         failure = mask_secrets(f"{exc.ename}: {exc.evalue}")
         log.warning("notebook stopped with an error: %s", failure)
@@ -240,29 +269,34 @@ def check_options(
 
 
 @contextlib.contextmanager
-def _kernel_env(source: str, deadline_at: float, say: Callable[[str], None]) -> Iterator[None]:
+def _kernel_env(
+    source: str, deadline_at: float, say: Callable[[str], None], *, process: bool = True
+) -> Iterator[dict[str, str]]:
     """For an AWS run: the deadline and a progress file in the environment the kernel
     inherits, and the file's lines shown through ``say`` as they come (throttling, slow
-    queries). The kernel is another process: the environment is how it learns both."""
+    queries). The kernel is another process: the environment is how it learns both. Yields
+    the variables; ``process=False`` leaves this process's environment alone (a warm kernel,
+    already started, gets them from the caller)."""
     if source != "aws":
-        yield
+        yield {}
         return
     from incident_lib.sources.clients import DEADLINE_ENV, PROGRESS_ENV
 
     fd, name = tempfile.mkstemp(prefix="incident-progress-", suffix=".log")
     os.close(fd)
-    saved = {key: os.environ.get(key) for key in (DEADLINE_ENV, PROGRESS_ENV)}
-    os.environ[DEADLINE_ENV] = repr(deadline_at)
-    os.environ[PROGRESS_ENV] = name
+    env = {DEADLINE_ENV: repr(deadline_at), PROGRESS_ENV: name}
+    saved = {key: os.environ.get(key) for key in env}
+    if process:
+        os.environ.update(env)
     stop = threading.Event()
     tail = threading.Thread(target=_tail, args=(Path(name), say, stop), daemon=True)
     tail.start()
     try:
-        yield
+        yield env
     finally:
         stop.set()
         tail.join(5)
-        for key, value in saved.items():
+        for key, value in saved.items() if process else ():
             if value is None:
                 os.environ.pop(key, None)
             else:
@@ -306,6 +340,12 @@ def _evidence_kernel_arguments(work: Path, evidence: EvidenceOptions) -> list[st
     from incident_lib.evidence.investigation import kernel_arguments
 
     return kernel_arguments(work) if evidence.pack else []
+
+
+def _evidence_kernel_env(work: Path, evidence: EvidenceOptions) -> dict[str, str]:
+    from incident_lib.evidence.investigation import kernel_env
+
+    return kernel_env(work) if evidence.pack else {}
 
 
 def _evidence_assemble(

@@ -25,7 +25,14 @@ from incident_lib.evidence.recorder import CALLS_ENV
 from incident_lib.findings import FindingsDoc, SectionStatus
 from incident_lib.redact import mask_secrets
 
-__all__ = ["EvidenceOptions", "assemble", "calls_dir", "finish", "kernel_arguments"]
+__all__ = [
+    "EvidenceOptions",
+    "assemble",
+    "calls_dir",
+    "finish",
+    "kernel_arguments",
+    "kernel_env",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,12 @@ def kernel_arguments(work: Path) -> list[str]:
     """
     line = f"import os; os.environ[{CALLS_ENV!r}] = {json.dumps(str(calls_dir(work)))}"
     return [f"--IPKernelApp.exec_lines={line}"]
+
+
+def kernel_env(work: Path) -> dict[str, str]:
+    """The same for a kernel already started (a warm kernel of ``incident serve``): the
+    environment variable to set in it before the first cell."""
+    return {CALLS_ENV: str(calls_dir(work))}
 
 
 def _raw_source(source: str, alarm: Alarm, parameters: Mapping[str, Any]) -> Any:
