@@ -16,6 +16,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from incident_lib.redact import mask_secrets
 
@@ -86,6 +87,10 @@ def post_all(
     import urllib3
     from urllib3.util import Retry
 
+    # urllib3 logs each retry with the URL's path, which is a webhook's secret: its retries
+    # are said here instead, the URL redacted.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+
     http = urllib3.PoolManager(
         retries=Retry(
             total=retries,
@@ -113,6 +118,9 @@ def post_all(
         except Exception as exc:  # urllib3's MaxRetryError and the like: logged, kept
             outcome["ok"] = False
             text = f"{type(exc).__name__}: {exc}".replace(hook.url, hook.redacted())
+            path = urlsplit(hook.url)._replace(scheme="", netloc="").geturl()
+            if path not in ("", "/"):
+                text = text.replace(path, "/…")
             outcome["error"] = mask_secrets(text)[:300]
         if outcome["ok"]:
             log.info("notified %s (%s): %s", outcome["url"], hook.kind, outcome.get("status"))

@@ -1,0 +1,148 @@
+"""The worker's parts without a notebook: messages, claims, webhooks, the Lambda handler."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from incident_lib.serve.lambda_handler import handler
+from incident_lib.serve.notify import Webhook, payload, post_all, slack_text
+from incident_lib.serve.sink import LocalSink, S3Sink
+from incident_lib.serve.worker import Outcome, Worker, poll
+from tests.serve.conftest import Receiver, depth, eventbridge_event, sns_envelope
+
+INFO = {
+    "incident_id": "checkout-api-errors-20261118T135840Z-5ed99791",
+    "alarm": "checkout-api-errors",
+    "new_state": "ALARM",
+    "summary": "Errors <b>& rose</b> after deploy; token AKIAIOSFODNN7EXAMPLE",
+    "partial": False,
+    "link": "https://example.com/r.html",
+}
+
+
+def test_slack_text_is_one_escaped_masked_line_with_the_link() -> None:
+    text = slack_text(INFO)
+    assert text.startswith(":rotating_light: ALARM checkout-api-errors: Errors &lt;b&gt;&amp;")
+    assert "AKIAIOSFODNN7EXAMPLE" not in text
+    assert text.endswith("<https://example.com/r.html|report>")
+    assert "\n" not in text
+
+
+def test_json_payload_has_the_facts_and_no_secret() -> None:
+    body = payload({**INFO, "timings": {"x": 1}})
+    assert body["incident_id"] == INFO["incident_id"] and body["link"] == INFO["link"]
+    assert "timings" not in body
+    assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(body)
+
+
+def test_webhook_kind_and_redacted_url() -> None:
+    assert Webhook.parse("https://hooks.slack.com/services/T/B/secret").kind == "slack"
+    assert Webhook.parse("https://example.com/hook").kind == "json"
+    assert "secret" not in Webhook.parse("https://hooks.slack.com/services/T/B/secret").redacted()
+
+
+def test_post_is_retried_after_503_then_lands_once() -> None:
+    receiver = Receiver(fail_first=2)
+    try:
+        out = post_all([Webhook(receiver.url + "/s", "slack")], INFO, backoff=0.01)
+    finally:
+        receiver.close()
+    assert out[0]["ok"] and out[0]["status"] == 200
+    assert [p for p, _ in receiver.posts] == ["/s"]
+
+
+def test_a_dead_webhook_is_logged_not_raised() -> None:
+    out = post_all([Webhook("http://127.0.0.1:9/hook/secret")], INFO, retries=1, backoff=0.01)
+    assert out[0]["ok"] is False and "secret" not in json.dumps(out)
+
+
+class _Sink(LocalSink):
+    pass
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"not json", b"{}", json.dumps({"Type": "SubscriptionConfirmation"}).encode(), b"\xff"],
+)
+def test_garbage_is_bad_never_raised(tmp_path: Path, body: bytes) -> None:
+    worker = Worker(sink=LocalSink(tmp_path))
+    outcome = worker.handle(body)
+    assert outcome.kind == "bad" and outcome.detail
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_local_claim_busy_while_held_done_after(tmp_path: Path) -> None:
+    sink = LocalSink(tmp_path)
+    with sink.claim("x-1") as first:
+        assert first.state == "claimed"
+        with sink.claim("x-1") as second:
+            assert second.state == "busy"
+        (tmp_path / "x-1").mkdir()
+        (tmp_path / "x-1" / "report.html").write_text("r")
+        sink.mark_done(first, {"link": "file:///r"})
+    with sink.claim("x-1") as again:
+        assert again.state == "done" and again.link == "file:///r"
+
+
+@pytest.mark.aws
+def test_s3_claim_is_one_conditional_write(moto_clients) -> None:
+    s3 = moto_clients("s3")
+    s3.create_bucket(Bucket="reports")
+    a = S3Sink("reports", "p", client=s3)
+    b = S3Sink("reports", "p", client=s3)
+    with a.claim("inc-1") as first, b.claim("inc-1") as second:
+        assert (first.state, second.state) == ("claimed", "busy")
+    a.mark_done(first, {"link": "https://x/report.html"})
+    with b.claim("inc-1") as later:
+        assert later.state == "done" and later.link == "https://x/report.html"
+    # A claim nobody finished, older than the lease, is taken over by exactly one worker.
+    stale_a = S3Sink("reports", "p", client=s3, lease_seconds=0)
+    stale_b = S3Sink("reports", "p", client=s3, lease_seconds=0)
+    with stale_a.claim("inc-2") as c:
+        assert c.state == "claimed"
+    with stale_a.claim("inc-2") as d:
+        assert d.state == "claimed"  # took over (lease 0)
+    assert json.loads(s3.get_object(Bucket="reports", Key="p/_claims/inc-2.json")["Body"].read())[
+        "took_over"
+    ]
+    del stale_b
+
+
+@pytest.mark.aws
+def test_bad_messages_go_to_the_dlq_and_the_queue_empties(queue, tmp_path: Path) -> None:
+    sqs = queue["sqs"]
+    for body in ("garbage", "{}", json.dumps({"Type": "SubscriptionConfirmation"})):
+        sqs.send_message(QueueUrl=queue["url"], MessageBody=body)
+    worker = Worker(sink=LocalSink(tmp_path))
+    stats = poll(worker, queue["url"], sqs=sqs, max_idle_seconds=2, wait_seconds=1)
+    assert stats.outcomes == {"bad": 6}  # each received twice (maxReceiveCount 2)
+    assert depth(sqs, queue["url"]) == 0
+    assert depth(sqs, queue["dlq"]) == 3
+
+
+def test_lambda_handler_reports_partial_batch_failures(monkeypatch, tmp_path: Path) -> None:
+    from incident_lib.serve import lambda_handler
+
+    class Stub:
+        def handle(self, body: str) -> Outcome:
+            return Outcome({"a": "done", "b": "duplicate", "c": "bad", "d": "busy"}[body])
+
+    monkeypatch.setattr(lambda_handler, "_WORKER", [Stub()])
+    event = {"Records": [{"messageId": f"m-{b}", "body": b} for b in "abcd"]}
+    assert handler(event) == {
+        "batchItemFailures": [{"itemIdentifier": "m-c"}, {"itemIdentifier": "m-d"}]
+    }
+
+
+def test_the_sqs_shapes_of_one_state_change_are_one_incident(demo) -> None:
+    from incident_lib.alarm import parse_alarm
+
+    ids = {
+        parse_alarm(json.dumps(eventbridge_event(demo, 60))).incident_id,
+        parse_alarm(json.dumps(sns_envelope(demo, 60))).incident_id,
+    }
+    assert len(ids) == 1
+    assert parse_alarm(json.dumps(eventbridge_event(demo, 120))).incident_id not in ids
