@@ -18,6 +18,7 @@ from incident_lib.alarm import parse_alarm
 from incident_lib.cli import main
 from incident_lib.run import investigate
 from incident_lib.timeutil import utc_now
+from tests.deploy.policy import assert_policy_allows
 
 pytestmark = [pytest.mark.aws, pytest.mark.notebooks]
 
@@ -211,6 +212,8 @@ def test_investigation_over_the_wire(alarm_at, moto, tmp_path) -> None:
     assert calls.get("cloudwatch:GetMetricData", 0) >= 2
     assert calls.get("logs:StartQuery", 0) >= 1
     assert calls.get("logs:GetQueryResults", 0) >= 1
+    # deploy/template.yaml's read-only policy allows every call the investigation made.
+    assert_policy_allows(calls)
 
 
 def test_investigate_by_alarm_name_over_the_wire(

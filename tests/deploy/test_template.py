@@ -1,0 +1,80 @@
+"""deploy/: the SAM template passes cfn-lint, its IAM policy is exactly the notebooks' reads,
+and the image's handler exists."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from incident_lib.sources.recorded import READ_PREFIXES
+from tests.deploy.policy import TEMPLATE, investigation_actions, template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Every AWS call incident_lib.sources.aws and the notebooks' case.aws steps make: the
+#: policy must list these and nothing else (tests/aws/test_investigate_aws.py checks the
+#: calls one investigation made on the wire against the policy, too).
+CALLS = {
+    "cloudwatch:GetMetricData",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:DescribeAlarmHistory",
+    "cloudwatch:ListMetrics",
+    "logs:StartQuery",
+    "logs:GetQueryResults",
+    "logs:StopQuery",
+    "logs:FilterLogEvents",
+    "cloudtrail:LookupEvents",
+    "lambda:GetFunctionConfiguration",
+    "lambda:ListAliases",
+    "lambda:ListVersionsByFunction",
+}
+
+
+def test_cfn_lint_passes() -> None:
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")  # the test extra's console script
+    proc = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_cfn_lint_catches_a_broken_template(tmp_path: Path) -> None:
+    broken = TEMPLATE.read_text(encoding="utf-8").replace(
+        "VisibilityTimeout: 1800", "Visibility: 1"
+    )
+    (tmp_path / "t.yaml").write_text(broken, encoding="utf-8")
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    proc = subprocess.run([str(cfn_lint), str(tmp_path / "t.yaml")], capture_output=True, text=True)
+    assert proc.returncode != 0 and "Visibility" in proc.stdout
+
+
+def test_policy_is_exactly_the_investigations_reads() -> None:
+    actions = investigation_actions()
+    assert actions == CALLS
+    for action in actions:
+        assert action.split(":", 1)[1].startswith(
+            (*READ_PREFIXES, "StartQuery", "StopQuery", "Filter")
+        )
+        assert "*" not in action
+
+
+def test_queue_has_a_dlq_and_the_worker_reports_partial_failures() -> None:
+    resources = template()["Resources"]
+    redrive = resources["AlarmQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["AlarmDeadLetterQueue", "Arn"]}
+    event = resources["Worker"]["Properties"]["Events"]["Alarms"]["Properties"]
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    timeout = resources["Worker"]["Properties"]["Timeout"]
+    assert resources["AlarmQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+    pattern = resources["AlarmStateChangeRule"]["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+
+
+def test_dockerfile_runs_the_lambda_handler() -> None:
+    import importlib
+
+    text = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    cmd = re.search(r'CMD \["([\w.]+)"\]', text)
+    assert cmd is not None
+    module, _, name = cmd.group(1).rpartition(".")
+    assert callable(getattr(importlib.import_module(module), name))
