@@ -146,3 +146,47 @@ def test_the_sqs_shapes_of_one_state_change_are_one_incident(demo) -> None:
     }
     assert len(ids) == 1
     assert parse_alarm(json.dumps(eventbridge_event(demo, 120))).incident_id not in ids
+
+
+def test_an_investigation_that_cannot_run_is_failed_and_marks_nothing(
+    demo, monkeypatch, tmp_path: Path
+) -> None:
+    import incident_lib.run
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(incident_lib.run, "investigate", broken)
+    worker = Worker(sink=LocalSink(tmp_path))
+    outcome = worker.handle(json.dumps(eventbridge_event(demo, 0)))
+    assert outcome.kind == "failed" and "disk full" in outcome.detail
+    assert not list(tmp_path.glob(".*.done.json"))  # the next delivery investigates again
+
+
+@pytest.mark.aws
+def test_visibility_is_extended_while_a_report_runs(queue) -> None:
+    """A report longer than the visibility timeout: no other worker receives its message,
+    and it is deleted once done."""
+    import threading
+    import time
+
+    sqs = queue["sqs"]
+    sqs.send_message(QueueUrl=queue["url"], MessageBody="slow")
+    seen_by_other: list[dict] = []
+
+    class Slow:
+        def handle(self, body: str) -> Outcome:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:  # another worker polls meanwhile
+                got = sqs.receive_message(QueueUrl=queue["url"], WaitTimeSeconds=1)
+                seen_by_other.extend(got.get("Messages") or [])
+            return Outcome("done", "x")
+
+    stop = threading.Event()
+    stats = poll(
+        Slow(), queue["url"], sqs=sqs, max_idle_seconds=1, wait_seconds=1, visibility_timeout=2,
+        stop=stop,
+    )  # fmt: skip
+    assert stats.outcomes == {"done": 1}
+    assert seen_by_other == []
+    assert depth(sqs, queue["url"]) == 0
