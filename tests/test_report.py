@@ -405,3 +405,43 @@ def test_executed_notebook_report_is_offline_escaped_and_complete(
     )
     assert "REMOVED-CELL-OUTPUT" not in page and "alert_name" not in page
     assert out.stat().st_size < MAX_REPORT_BYTES
+
+
+def test_a_trace_type_the_basic_bundle_lacks_gets_the_full_bundle() -> None:
+    import plotly.graph_objects as go
+
+    from incident_lib.report import BASIC_TRACE_TYPES, trace_types
+
+    nb = _built_notebook(figures=1)
+    basic = export_html(nb)
+    assert trace_types(nb) <= BASIC_TRACE_TYPES
+    assert "plotly.js (basic - minified) v" in basic and len(basic) < 1_500_000
+    heat = new_code_cell("heatmap")
+    heat.outputs = [
+        _display(
+            IncidentRenderer().to_mimebundle(go.Figure(go.Heatmap(z=[[1, 2], [3, 4]])).to_dict())
+        )
+    ]
+    nb.cells.append(heat)
+    assert "heatmap" in trace_types(nb)
+    full = export_html(nb)
+    assert "plotly.js (basic" not in full and "* plotly.js v" in full
+    csp = re.search(r'<meta content="([^"]+)" http-equiv="Content-Security-Policy"', full)
+    assert csp is not None and csp.group(1) == content_security_policy(full=True)
+    assert content_security_policy(full=True) != content_security_policy()
+
+
+def test_lab_stylesheet_is_cut_to_the_page() -> None:
+    from incident_lib.csscompact import compact_css
+
+    css = (
+        "/* c */ :root { --jp-used: red; --jp-unused: url(data:x); --jp-chain: var(--jp-used) }"
+        " .jp-Present .x { color: var(--jp-chain) } .jp-Absent { color: blue }"
+        " @media print { .jp-Absent { color: red } .jp-Present { margin: 0  auto } }"
+        " body { margin: 0 }"
+    )
+    (out,) = compact_css([css], {"jp-Present"})
+    assert "--jp-unused" not in out and "jp-Absent" not in out and "/*" not in out
+    assert "--jp-used:red" in out and "--jp-chain:var(--jp-used)" in out
+    assert ".jp-Present .x{color:var(--jp-chain)}" in out
+    assert "@media print{.jp-Present{margin:0 auto}}" in out and "body{margin:0}" in out

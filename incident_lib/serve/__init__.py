@@ -15,8 +15,10 @@ See docs/serve.md.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import queue
 import signal
 import threading
 from pathlib import Path
@@ -152,13 +154,21 @@ def run_workers(
             if proc.is_alive():
                 proc.terminate()  # SIGTERM: each finishes the report in hand, then stops
 
-    previous = signal.signal(signal.SIGTERM, forward)
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        # Read while they run: a process that put its counts exits only once they are read.
         out: list[dict[str, Any]] = []
+        while len(out) < n and any(proc.is_alive() for proc in procs):
+            with contextlib.suppress(queue.Empty):
+                out.append(results.get(timeout=1))
+        while len(out) < n:
+            try:
+                out.append(results.get(timeout=1))
+            except queue.Empty:
+                break  # a worker died before it could count: the caller says so
         for proc in procs:
             proc.join()
-        while not results.empty() and len(out) < n:
-            out.append(results.get(timeout=1))
         return out
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

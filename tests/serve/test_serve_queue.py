@@ -105,6 +105,36 @@ def test_local_folder_two_workers_one_report_per_alarm(
         assert (out / incident / "report.html").is_file()
         done = json.loads((out / f".{incident}.done.json").read_text())
         assert done["link"] == (out / incident / "report.html").resolve().as_uri()
+        # The warm kernel recorded the evidence as a kernel of its own would have.
+        assert done["partial"] is False
+        assert list((out / incident / "pack" / "results").iterdir())
+        assert main(["verify", str(out / incident)]) == 0
     _check_posts(receiver, ids)
     assert depth(queue["sqs"], queue["url"]) == 0
     assert depth(queue["sqs"], queue["dlq"]) == 3
+
+
+def test_lambda_handler_batch(demo, monkeypatch, tmp_path: Path) -> None:
+    """The Lambda entry point on an SQS batch: a report, its duplicate (SNS shape), garbage;
+    only the garbage is a batch item failure."""
+    from incident_lib.alarm import parse_alarm
+    from incident_lib.serve import lambda_handler
+
+    monkeypatch.setenv("INCIDENT_OUT", str(tmp_path / "reports"))
+    monkeypatch.setenv("INCIDENT_SOURCE", str(demo.path))
+    monkeypatch.setattr(lambda_handler, "_WORKER", [])
+    event = eventbridge_event(demo, 0)
+    records = [
+        {"messageId": "m1", "body": json.dumps(event)},
+        {"messageId": "m2", "body": json.dumps(sns_envelope(demo, 0))},
+        {"messageId": "m3", "body": "{not an alarm"},
+    ]
+    try:
+        answer = lambda_handler.handler({"Records": records}, None)
+    finally:
+        for worker in lambda_handler._WORKER:
+            worker.kernels.close()
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m3"}]}
+    incident = parse_alarm(event).incident_id
+    assert (tmp_path / "reports" / incident / "report.html").is_file()
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir() if p.is_dir()) == [incident]
