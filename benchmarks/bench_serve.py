@@ -67,6 +67,31 @@ def cold(store, event: dict, work: Path, runs: int) -> tuple[list[float], int]:
     return seconds, size
 
 
+def floors(work: Path) -> tuple[float, float]:
+    """The papermill floor (an empty notebook plus the report export, as bench_report
+    measures it) on a kernel started for it, and on a warm kernel of the pool."""
+    import nbformat
+    import papermill as pm
+
+    from benchmarks.bench_report import _floor_notebook, floor_once
+    from incident_lib.report import render_report
+    from incident_lib.serve.kernels import KernelPool
+
+    cold_floor = floor_once(work)
+    src, out = work / "floor.ipynb", work / "floor-warm.ipynb"
+    _floor_notebook(src)
+    with KernelPool(size=1) as pool:
+        pool._ready.put(pool._ready.get())  # wait until the kernel is warm
+        t0 = time.perf_counter()
+        with pool.kernel(cwd=work, env={}) as km:
+            pm.execute_notebook(
+                str(src), str(out), parameters={"source": "x"}, progress_bar=False, km=km
+            )
+        render_report(nbformat.read(out, as_version=4), work / "floor-warm.html")
+        warm_floor = time.perf_counter() - t0
+    return cold_floor, warm_floor
+
+
 def storm(store, endpoint: str, evs: list[dict], workers: int, work: Path) -> dict:
     import boto3
 
@@ -112,6 +137,10 @@ def storm(store, endpoint: str, evs: list[dict], workers: int, work: Path) -> di
         "per_min_steady": 60 / steady if steady == steady else float("nan"),
         "median_report_s": statistics.median(per_report),
         "median_execute_s": statistics.median(d["timings"]["execute"] for d in done),
+        "timings": {
+            key: statistics.median(d["timings"].get(key, 0.0) for d in done)
+            for key in done[0]["timings"]
+        },
         "outcomes": json.loads(proc.stdout.strip().splitlines()[-1])["outcomes"],
     }
 
@@ -154,11 +183,18 @@ def main() -> None:
                 f"({', '.join(f'{s:.1f}' for s in cold_s)}); report {size / 1e6:.2f} MB",
                 flush=True,
             )
+            cold_floor, warm_floor = floors(work)
+            print(
+                f"papermill floor (empty notebook + report): {cold_floor:.1f}s on a new kernel, "
+                f"{warm_floor:.1f}s on a warm one",
+                flush=True,
+            )
             print(
                 "| workers | reports | wall s | reports/min (wall) | reports/min (steady) "
                 "| median s/report (warm) | warm/cold | median execute s |"
             )
             print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+            parts = []
             for w in args.workers:
                 r = storm(store, endpoint, evs, w, work)
                 print(
@@ -167,7 +203,13 @@ def main() -> None:
                     f"| {r['median_report_s'] / cold_median:.2f} | {r['median_execute_s']:.1f} |",
                     flush=True,
                 )
+                parts.append((w, r["timings"]))
             print(f"cold CLI, one at a time: {60 / cold_median:.1f} reports/min")
+            for w, timings in parts:
+                print(
+                    f"median seconds per step, {w} worker(s): "
+                    + ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
+                )
     finally:
         server.stop()
 
