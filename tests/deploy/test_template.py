@@ -78,3 +78,22 @@ def test_dockerfile_runs_the_lambda_handler() -> None:
     assert cmd is not None
     module, _, name = cmd.group(1).rpartition(".")
     assert callable(getattr(importlib.import_module(module), name))
+
+
+def test_ecs_worker_runs_incident_serve_scaled_on_the_queue() -> None:
+    resources = template()["Resources"]
+    (container,) = resources["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert container["EntryPoint"] == ["incident"]
+    command = container["Command"]
+    assert command[0] == "serve" and command[command.index("--queue-url") + 1] == {
+        "Ref": "AlarmQueue"
+    }
+    task_role = resources["TaskRole"]["Properties"]
+    assert task_role["ManagedPolicyArns"] == [{"Ref": "InvestigationReadPolicy"}]
+    backlog = resources["QueueBacklogAlarm"]["Properties"]
+    assert backlog["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert backlog["AlarmActions"] == [{"Ref": "ScaleOut"}]
+    assert resources["ServiceScaling"]["Properties"]["MinCapacity"] == 0
+    # Lambda or ECS, never both on one queue by accident.
+    assert resources["Worker"]["Condition"] == "UseLambda"
+    assert resources["Service"]["Condition"] == "UseEcs"
