@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     }
     # Options checked here, before any process starts: bad input is exit 2, said once.
     build_worker(**options, warm_kernels=0, warm=False)
+    _check_queue(args.queue_url, args.endpoint_url)
     level = logging.getLogger("incident_lib").getEffectiveLevel()
     options["log_level"] = min(level, logging.INFO)
     results = run_workers(
@@ -110,3 +111,36 @@ def run(args: argparse.Namespace) -> int:
             total[k] = total.get(k, 0) + v
     print(json.dumps({"workers": len(results), "outcomes": total}), file=sys.stdout)
     return 0 if len(results) == args.workers else 1
+
+
+def _check_queue(queue_url: str, endpoint_url: str | None) -> None:
+    """The queue answers (GetQueueAttributes), or a clear error: a wrong URL is bad input
+    (exit 2), no credentials or no endpoint exit 1; never a worker's traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from incident_lib.errors import BadInputError, SourceError
+    from incident_lib.redact import mask_secrets
+    from incident_lib.serve import sqs_client
+
+    if not queue_url.startswith(("https://", "http://")):
+        raise BadInputError(f"--queue-url {queue_url[:200]!r}: not an SQS queue URL")
+    try:
+        sqs_client(queue_url, endpoint_url).get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["RedrivePolicy"]
+        )
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        message = mask_secrets(str(error.get("Message", "")))[:300]
+        if "NonExistentQueue" in code or "QueueDoesNotExist" in code or "InvalidAddress" in code:
+            raise BadInputError(f"--queue-url {queue_url}: no such queue ({code})") from None
+        raise SourceError(
+            f"--queue-url {queue_url}: {code}: {message}",
+            operation="GetQueueAttributes",
+            code=code,
+        ) from None
+    except BotoCoreError as exc:  # no credentials, no endpoint, no region
+        raise SourceError(
+            f"--queue-url {queue_url}: {mask_secrets(str(exc))[:300]}",
+            operation="GetQueueAttributes",
+        ) from None

@@ -190,3 +190,23 @@ def test_visibility_is_extended_while_a_report_runs(queue) -> None:
     assert stats.outcomes == {"done": 1}
     assert seen_by_other == []
     assert depth(sqs, queue["url"]) == 0
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize(
+    ("argv", "code", "says"),
+    [
+        (["--queue-url", "{moto}/123456789012/nope"], 2, "no such queue"),
+        (["--queue-url", "not-a-url"], 2, "not an SQS queue URL"),
+        (["--queue-url", "{moto}/q", "--workers", "0"], 2, "--workers"),
+        (["--queue-url", "{moto}/q", "--source", "/nonexistent/store"], 2, "store"),
+        (["--queue-url", "{moto}/q", "--deadline", "forever"], 2, "forever"),
+    ],
+)
+def test_serve_bad_options_exit_2_before_any_worker(moto, capsys, argv, code, says) -> None:
+    from incident_lib.cli import main
+
+    argv = [a.format(moto=moto) for a in argv]
+    assert main(["serve", "--endpoint-url", moto, *argv]) == code
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
