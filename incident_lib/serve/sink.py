@@ -74,6 +74,10 @@ class Sink(Protocol):
 
     def mark_done(self, claim: Claim, info: dict[str, Any]) -> None: ...
 
+    def release(self, claim: Claim) -> None:
+        """Give up a claim whose investigation failed, so that a redelivery runs it."""
+        ...
+
 
 def open_sink(out: str | Path | None, **options: Any) -> Sink:
     """``s3://bucket/prefix`` or a folder (default ``reports/``)."""
@@ -128,6 +132,9 @@ class LocalSink:
 
     def store(self, directory: Path) -> str:
         return (directory / "report.html").resolve().as_uri()
+
+    def release(self, claim: Claim) -> None:
+        """Nothing to undo: the lock goes with the block, and no done marker was written."""
 
     def mark_done(self, claim: Claim, info: dict[str, Any]) -> None:
         path = self._done_path(claim.incident_id)
@@ -265,6 +272,16 @@ class S3Sink:
             Params={"Bucket": self.bucket, "Key": key},
             ExpiresIn=self.presign_seconds,
         )
+
+    def release(self, claim: Claim) -> None:
+        """Delete the claim marker (ours: another worker takes a claim over only after the
+        lease), so that the redelivery claims it at once instead of waiting out the lease."""
+        try:
+            self.s3.delete_object(
+                Bucket=self.bucket, Key=self.key(CLAIMS, f"{claim.incident_id}.json")
+            )
+        except Exception as exc:  # then the lease frees it
+            log.warning("claim of %s not released: %s", claim.incident_id, exc)
 
     def mark_done(self, claim: Claim, info: dict[str, Any]) -> None:
         self.s3.put_object(

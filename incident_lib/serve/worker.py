@@ -83,7 +83,11 @@ class Worker:
                 if claim.state != "claimed":
                     kind: OutcomeKind = "duplicate" if claim.state == "done" else "busy"
                     return Outcome(kind, alarm.incident_id, detail=claim.link)
-                outcome = self._investigate(alarm, claim)
+                try:
+                    outcome = self._investigate(alarm, claim)
+                except BaseException:
+                    self.sink.release(claim)  # the next delivery investigates again
+                    raise
         except BadInputError as exc:  # the alarm is fine but this deployment cannot run it
             return Outcome("failed", alarm.incident_id, detail=mask_secrets(str(exc))[:500])
         except Exception as exc:
@@ -213,13 +217,18 @@ def poll(
             wait = max(0, min(wait_seconds, int(left + 0.999)))
         else:
             wait = wait_seconds
-        response = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=1,
-            WaitTimeSeconds=wait,
-            VisibilityTimeout=visibility_timeout,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
-        )
+        try:
+            response = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=1,
+                WaitTimeSeconds=wait,
+                VisibilityTimeout=visibility_timeout,
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            )
+        except Exception as exc:  # SQS unreachable or erring (after botocore's retries)
+            log.warning("receiving from %s failed: %s; trying again in 5s", queue_url, exc)
+            stop.wait(5)
+            continue
         messages = response.get("Messages") or []
         if not messages:
             continue
@@ -227,7 +236,10 @@ def poll(
             stats.received += 1
             outcome = _one(worker, sqs, queue_url, message, visibility_timeout)
             stats.count(outcome)
-            _settle(sqs, queue_url, message, outcome, redrive, busy_delay, max_receives)
+            try:
+                _settle(sqs, queue_url, message, outcome, redrive, busy_delay, max_receives)
+            except Exception as exc:  # it comes back: then a duplicate (its report is kept)
+                log.warning("message %s not settled: %s", message.get("MessageId"), exc)
             if on_outcome:
                 on_outcome(outcome)
         idle_since = time.monotonic()

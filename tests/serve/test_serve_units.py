@@ -210,3 +210,20 @@ def test_serve_bad_options_exit_2_before_any_worker(moto, capsys, argv, code, sa
     assert main(["serve", "--endpoint-url", moto, *argv]) == code
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
+
+
+@pytest.mark.aws
+def test_a_failed_s3_run_releases_its_claim(demo, moto_clients, monkeypatch) -> None:
+    import incident_lib.run
+
+    s3 = moto_clients("s3")
+    s3.create_bucket(Bucket="reports")
+    monkeypatch.setattr(
+        incident_lib.run, "investigate", lambda *a, **k: (_ for _ in ()).throw(OSError("boom"))
+    )
+    sink = S3Sink("reports", "p", client=s3)
+    worker = Worker(sink=sink)
+    body = json.dumps(eventbridge_event(demo, 0))
+    assert worker.handle(body).kind == "failed"
+    with sink.claim(worker.handle(body).incident_id) as again:
+        assert again.state == "claimed"  # not "busy" for the lease's 15 minutes
