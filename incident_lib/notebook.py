@@ -294,6 +294,17 @@ class Case:
         groups = self._groups(log_groups)
         t0, t1 = self._window(start, end)
         text = _dedent(query)
+        cap = limit or _query_limit(text)
+
+        def fetch() -> pd.DataFrame:
+            frame = self.source.insights(text, groups, t0, t1, limit=limit)
+            if cap and len(frame) >= cap:
+                # As many rows as the query's limit: the rest of the window was cut. Said
+                # in the query's record and read by the steps (a baseline may be missing).
+                frame.attrs["truncated"] = True
+                frame.attrs["limit"] = cap
+            return frame
+
         return self._run(
             "insights",
             "StartQuery",
@@ -301,7 +312,7 @@ class Case:
             {"queryString": text, "logGroupNames": groups, "limit": limit},
             t0,
             t1,
-            lambda: self.source.insights(text, groups, t0, t1, limit=limit),
+            fetch,
             target=", ".join(groups),
         )
 
@@ -559,6 +570,19 @@ class Case:
             self.queries.append(record)
             _display_query(record)
         return result
+
+
+def _query_limit(text: str) -> int | None:
+    """The last ``limit N`` of a Logs Insights query, or ``None`` (no limit, or a query the
+    engine's parser does not read: the source then says what is wrong with it)."""
+    from incident_lib.insights import nodes, parse
+
+    try:
+        commands = parse(text).commands
+    except Exception:
+        return None
+    limits = [c.count for c in commands if isinstance(c, nodes.Limit)]
+    return limits[-1] if limits else None
 
 
 @dataclass
