@@ -35,6 +35,7 @@ findings as ``query:<n>`` and kept by the evidence pack.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import os
@@ -73,6 +74,7 @@ from incident_lib.findings import (
     QueryRecord,
     SectionStatus,
 )
+from incident_lib.limits import coarse_period, describe_span
 from incident_lib.redact import mask_frame, mask_json, mask_secrets
 from incident_lib.sources import MetricQuery, Source, open_source
 from incident_lib.timeutil import format_iso, parse_time
@@ -247,6 +249,7 @@ class Case:
         else:
             built = list(queries)
         t0, t1 = self._window(start, end)
+        built = self._coarsened(built, t1 - t0)
         text = "\n".join(_describe_query(q) for q in built)
         frame = self._run(
             "metrics",
@@ -260,6 +263,25 @@ class Case:
         for qid, part in frame.groupby("id", sort=False):
             self._series[str(qid)] = part
         return frame
+
+    def _coarsened(self, built: list[MetricQuery], window: pd.Timedelta) -> list[MetricQuery]:
+        """The queries with a period too fine for the window raised to a standard one (the
+        report's size budget: :data:`~incident_lib.limits.MAX_POINTS_PER_SERIES`), said in
+        the section."""
+        out = []
+        for q in built:
+            period = coarse_period(q.period, window.to_pytimedelta())
+            if period != q.period:
+                if self._current is not None:
+                    span = describe_span(window.to_pytimedelta())
+                    points = int(window.total_seconds() // q.period)
+                    self._current.notes.append(
+                        f"{q.id}: {q.period} s periods over {span} would be {points:,} points; "
+                        f"fetched at {period} s"
+                    )
+                q = dataclasses.replace(q, period=period)
+            out.append(q)
+        return out
 
     def metric_frame(self, *ids: str) -> pd.DataFrame:
         """The long ``id, label, timestamp, value`` rows of these query ids from earlier
