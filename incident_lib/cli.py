@@ -23,6 +23,7 @@ COMMANDS = (
     "replay",
     "rca",
     "verify",
+    "lab",
     "alarm",
     "catalog",
     "query",
