@@ -189,7 +189,7 @@ class Explorer:
 
             lo, hi = start - REACH_BEFORE, min(end + REACH_AFTER, pd.Timestamp(utc_now()))
         elif store is not None and not _is_pack(self.case.source):
-            span = store.time_range()
+            span = store.time_range
             lo, hi = start - REACH_BEFORE, end + REACH_AFTER
             if span is not None:
                 lo, hi = max(lo, ensure_utc(span[0])), min(hi, ensure_utc(span[1]))
