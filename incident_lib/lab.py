@@ -39,7 +39,15 @@ import nbformat
 
 from incident_lib.errors import BadInputError, IncidentError
 
-__all__ = ["LabFolder", "LabServer", "lab_command", "prepare_lab", "start_lab"]
+__all__ = [
+    "LabFolder",
+    "LabServer",
+    "bind_notebooks",
+    "lab_command",
+    "lab_folder",
+    "prepare_lab",
+    "start_lab",
+]
 
 LAB_DIR = "_lab"
 EXPLORE = "explore.ipynb"
@@ -77,28 +85,22 @@ class LabFolder:
 
 def prepare_lab(incident_dir: Path, *, source: str | None = None) -> LabFolder:
     """Write the Lab folder of ``incident_dir``: the two notebooks, settings, workspace."""
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
-    from incident_lib.paths import notebooks_dir
-
     inc = Path(incident_dir).resolve()
     if not (inc / "findings.json").is_file():
         raise BadInputError(f"{incident_dir} is not an incident folder (no findings.json)")
+    folder = lab_folder(inc)
+    bind_notebooks(folder, source=source)
+    return folder
+
+
+def lab_folder(incident_dir: Path) -> LabFolder:
+    """The Lab folder's settings and state (a server can start on it before the incident's
+    notebooks are bound: :func:`bind_notebooks`)."""
+    inc = Path(incident_dir).resolve()
     root = inc.parent / LAB_DIR / inc.name
     state = root / ".lab"
     for sub in ("config/labconfig", "runtime", "settings", "workspaces", "data"):
         (state / sub).mkdir(parents=True, exist_ok=True)
-    if (inc / EXECUTED).is_file():
-        shutil.copyfile(inc / EXECUTED, root / EXECUTED)
-    # papermill's loader gives every cell the metadata parameterize_notebook expects.
-    template = load_notebook_node(str(notebooks_dir() / EXPLORE))
-    nb = parameterize_notebook(
-        template,
-        {"incident_dir": str(inc), "source": str(source or "")},
-        report_mode=False,
-    )
-    nbformat.write(nb, root / EXPLORE)
     (state / "settings" / "overrides.json").write_text(
         json.dumps(SETTINGS_OVERRIDES, indent=2) + "\n", encoding="utf-8"
     )
@@ -106,9 +108,29 @@ def prepare_lab(incident_dir: Path, *, source: str | None = None) -> LabFolder:
         json.dumps({"disabledExtensions": dict.fromkeys(DISABLED_PLUGINS, True)}, indent=2),
         encoding="utf-8",
     )
-    folder = LabFolder(root=root, incident_dir=inc, state=state)
+    return LabFolder(root=root, incident_dir=inc, state=state)
+
+
+def bind_notebooks(folder: LabFolder, *, source: str | None = None) -> None:
+    """Copy the executed notebook, write explore.ipynb with the incident's parameters, and
+    the workspace that opens both."""
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    from incident_lib.paths import notebooks_dir
+
+    inc = folder.incident_dir
+    if (inc / EXECUTED).is_file():
+        shutil.copyfile(inc / EXECUTED, folder.root / EXECUTED)
+    # papermill's loader gives every cell the metadata parameterize_notebook expects.
+    template = load_notebook_node(str(notebooks_dir() / EXPLORE))
+    nb = parameterize_notebook(
+        template,
+        {"incident_dir": str(inc), "source": str(source or "")},
+        report_mode=False,
+    )
+    nbformat.write(nb, folder.root / EXPLORE)
     _write_workspace(folder)
-    return folder
 
 
 def _write_workspace(folder: LabFolder) -> None:
@@ -207,6 +229,24 @@ class LabServer:
         with urllib.request.urlopen(req, timeout=5) as r:
             return json.load(r)
 
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the server answers ``/api/status`` (an error if it exits or does not)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                tail = self.log.read_text(encoding="utf-8", errors="replace")[-2000:]
+                raise IncidentError(f"jupyter lab exited with {self.proc.returncode}:\n{tail}")
+            try:
+                self.api("/api/status")
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise IncidentError(
+                        f"jupyter lab did not answer within {timeout:.0f}s"
+                    ) from None
+                time.sleep(0.2)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)  # our own child only
@@ -218,9 +258,16 @@ class LabServer:
 
 
 def start_lab(
-    folder: LabFolder, *, port: int | None = None, startup_timeout: float = 60.0
+    folder: LabFolder,
+    *,
+    port: int | None = None,
+    startup_timeout: float = 60.0,
+    wait: bool = True,
 ) -> LabServer:
-    """Start Lab on ``folder`` and wait until it answers ``/api/status``."""
+    """Start Lab on ``folder`` and (``wait``) wait until it answers ``/api/status``.
+
+    Call it from the thread that keeps the server: on Linux the server is stopped when the
+    thread that started it ends (``PR_SET_PDEATHSIG``)."""
     port = port or _free_port()
     token = secrets.token_hex(16)
     cmd, env = lab_command(folder, port=port, token=token)
@@ -235,21 +282,9 @@ def start_lab(
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
     server = LabServer(folder=folder, port=port, token=token, proc=proc, log=log)
-    deadline = time.monotonic() + startup_timeout
-    while True:
-        if proc.poll() is not None:
-            tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
-            raise IncidentError(f"jupyter lab exited with {proc.returncode}:\n{tail}")
-        try:
-            server.api("/api/status")
-            return server
-        except OSError:
-            if time.monotonic() > deadline:
-                server.stop()
-                raise IncidentError(
-                    f"jupyter lab did not answer within {startup_timeout:.0f}s"
-                ) from None
-            time.sleep(0.2)
+    if wait:
+        server.wait_ready(startup_timeout)
+    return server
 
 
 @contextlib.contextmanager

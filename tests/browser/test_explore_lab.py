@@ -29,32 +29,43 @@ RAN = re.compile(r"^\[\d+\]:$")
 
 
 @pytest.fixture(scope="module")
-def demo_incident(tmp_path_factory: pytest.TempPathFactory, lambda_errors_store) -> Path:
-    """The demo incident investigated into a temporary reports folder (no PNG figures)."""
+def lab_and_incident(
+    tmp_path_factory: pytest.TempPathFactory, lambda_errors_store
+) -> Iterator[tuple]:
+    """The demo incident investigated into a temporary reports folder (no PNG figures), and
+    ``incident lab``'s server on it, started while the investigation runs (it needs only its
+    settings until the page opens)."""
     from incident_lib.alarm import parse_alarm
     from incident_lib.demo import alarm_event
     from incident_lib.evidence.investigation import EvidenceOptions
+    from incident_lib.lab import bind_notebooks, lab_folder, start_lab
     from incident_lib.run import investigate
 
     alarm = parse_alarm(alarm_event(lambda_errors_store))
     out = tmp_path_factory.mktemp("reports")
+    folder = lab_folder(out / alarm.incident_id)
+    server = start_lab(folder, wait=False)  # its own process starts while the run goes on
     result = investigate(
-        alarm,
-        source=lambda_errors_store.path,
-        out=out,
-        evidence=EvidenceOptions(figures=False),
+        alarm, source=lambda_errors_store.path, out=out, evidence=EvidenceOptions(figures=False)
     )
-    return result.directory
+    server.wait_ready()
+    try:
+        assert result.directory == folder.incident_dir
+        # The scenario store, not the pack: it holds the sibling functions to pick from.
+        bind_notebooks(folder, source=str(lambda_errors_store.path))
+        yield server, result.directory
+    finally:
+        server.stop()
 
 
-@pytest.fixture(scope="module")
-def lab(demo_incident: Path, lambda_errors_store) -> Iterator:
-    from incident_lib.lab import prepare_lab, running_lab
+@pytest.fixture
+def lab(lab_and_incident):
+    return lab_and_incident[0]
 
-    # The scenario store, not the pack: it holds the sibling functions to pick from.
-    folder = prepare_lab(demo_incident, source=str(lambda_errors_store.path))
-    with running_lab(folder) as server:
-        yield server
+
+@pytest.fixture
+def demo_incident(lab_and_incident) -> Path:
+    return lab_and_incident[1]
 
 
 @pytest.fixture
