@@ -24,6 +24,7 @@ COMMANDS = (
     "replay",
     "rca",
     "verify",
+    "lab",
     "alarm",
     "catalog",
     "query",
