@@ -53,7 +53,8 @@ def hanging(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(
     ("cell_timeout", "run_timeout", "says"),
-    [(3.0, 120.0, "a cell ran past its limit of 3s"), (60.0, 20.0, "overall limit of 20s")],
+    # The per-cell limit leaves the setup cell (imports) room on a loaded 2-core machine.
+    [(20.0, 150.0, "a cell ran past its limit of 20s"), (90.0, 30.0, "overall limit of 30s")],
 )
 def test_a_hung_cell_is_a_failed_section_not_a_stuck_run(
     lambda_errors_store, hanging: Path, tmp_path: Path, cell_timeout, run_timeout, says
@@ -72,7 +73,7 @@ def test_a_hung_cell_is_a_failed_section_not_a_stuck_run(
         run_timeout=run_timeout,
     )
     took = time.monotonic() - t
-    assert took < 60, took  # the notebook asked for 600 s
+    assert took < 90, took  # the notebook asked for 600 s
     sections = {s.name: s for s in result.findings.sections}
     assert sections["Quick look"].status == "ok"
     assert sections["Slow step"].status == "failed"
