@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from incident_lib import __version__
 from incident_lib.errors import IncidentError
+from incident_lib.redact import MaskingFormatter, mask_secrets
 
 # Order here is the order in ``incident --help``.
 COMMANDS = (
@@ -24,6 +25,7 @@ COMMANDS = (
     "replay",
     "rca",
     "verify",
+    "lab",
     "alarm",
     "catalog",
     "query",
@@ -59,10 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(MaskingFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        handlers=[handler],
     )
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
@@ -70,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except IncidentError as exc:
-        print(f"incident {args.command}: error: {exc}", file=sys.stderr)
+        print(mask_secrets(f"incident {args.command}: error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("incident: interrupted", file=sys.stderr)

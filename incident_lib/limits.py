@@ -46,6 +46,8 @@ __all__ = [
     "check_deadline",
     "check_time",
     "check_window",
+    "coarse_period",
+    "describe_span",
     "first_surrogate",
     "load_json",
 ]
@@ -71,6 +73,12 @@ LATEST = pd.Timestamp("2200-01-01T00:00:00Z")
 #: queries that hit the 10,000-row cap long before the onset.
 MAX_BEFORE = timedelta(days=7)
 MAX_AFTER = timedelta(days=2)
+#: Points per metric series a step fetches and plots: a finer period over a long window is
+#: coarsened to the next standard period (1 min over 9 days would be 12,960 points per series,
+#: and a report carries every point of every figure). 1,440 = a day of 1-minute points.
+MAX_POINTS_PER_SERIES = 1440
+#: The periods a coarsened step uses, as the CloudWatch console offers them (seconds).
+STANDARD_PERIODS = (60, 300, 900, 3600, 21600, 86400)
 #: ``--deadline``: the time an investigation may spend on AWS calls, all sections together.
 MIN_DEADLINE = timedelta(seconds=5)
 MAX_DEADLINE = timedelta(hours=1)
@@ -203,13 +211,14 @@ def check_window(before: timedelta, after: timedelta) -> None:
     """The investigation window: ``0 < before <= 7 days``, ``0 <= after <= 2 days``."""
     if not timedelta(0) < before <= MAX_BEFORE:
         raise InputLimitError(
-            f"--before {_human(before)} is out of range "
-            f"(more than 0, at most {_human(MAX_BEFORE)})",
+            f"--before {describe_span(before)} is out of range "
+            f"(more than 0, at most {describe_span(MAX_BEFORE)})",
             limit="window",
         )
     if not timedelta(0) <= after <= MAX_AFTER:
         raise InputLimitError(
-            f"--after {_human(after)} is out of range (0 to {_human(MAX_AFTER)})", limit="window"
+            f"--after {describe_span(after)} is out of range (0 to {describe_span(MAX_AFTER)})",
+            limit="window",
         )
 
 
@@ -217,15 +226,32 @@ def check_deadline(deadline: timedelta) -> None:
     """``--deadline`` between 5 s and 1 h."""
     if not MIN_DEADLINE <= deadline <= MAX_DEADLINE:
         raise InputLimitError(
-            f"--deadline {_human(deadline)} is out of range "
-            f"({_human(MIN_DEADLINE)} to {_human(MAX_DEADLINE)})",
+            f"--deadline {describe_span(deadline)} is out of range "
+            f"({describe_span(MIN_DEADLINE)} to {describe_span(MAX_DEADLINE)})",
             limit="deadline",
         )
 
 
-def _human(delta: timedelta) -> str:
+def describe_span(delta: timedelta) -> str:
+    """``timedelta(days=7)`` -> ``"7d"``; ``90 min`` -> ``"90m"``."""
     seconds = delta.total_seconds()
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if abs(seconds) >= size and seconds % size == 0:
             return f"{seconds / size:g}{unit}"
     return f"{seconds:g}s"
+
+
+def coarse_period(period: int, window: timedelta) -> int:
+    """``period`` (seconds), or the first standard period that keeps ``window`` within
+    :data:`MAX_POINTS_PER_SERIES` points when ``period`` would not.
+
+    >>> coarse_period(60, timedelta(hours=2)), coarse_period(60, timedelta(days=7))
+    (60, 900)
+    """
+    seconds = window.total_seconds()
+    if seconds / max(period, 1) <= MAX_POINTS_PER_SERIES:
+        return period
+    for candidate in STANDARD_PERIODS:
+        if candidate > period and seconds / candidate <= MAX_POINTS_PER_SERIES:
+            return candidate
+    return max(period, STANDARD_PERIODS[-1])

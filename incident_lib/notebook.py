@@ -35,6 +35,7 @@ findings as ``query:<n>`` and kept by the evidence pack.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import os
@@ -73,6 +74,7 @@ from incident_lib.findings import (
     QueryRecord,
     SectionStatus,
 )
+from incident_lib.limits import coarse_period, describe_span
 from incident_lib.redact import mask_frame, mask_json, mask_secrets
 from incident_lib.sources import MetricQuery, Source, open_source
 from incident_lib.timeutil import format_iso, parse_time
@@ -247,6 +249,7 @@ class Case:
         else:
             built = list(queries)
         t0, t1 = self._window(start, end)
+        built = self._coarsened(built, t1 - t0)
         text = "\n".join(_describe_query(q) for q in built)
         frame = self._run(
             "metrics",
@@ -260,6 +263,25 @@ class Case:
         for qid, part in frame.groupby("id", sort=False):
             self._series[str(qid)] = part
         return frame
+
+    def _coarsened(self, built: list[MetricQuery], window: pd.Timedelta) -> list[MetricQuery]:
+        """The queries with a period too fine for the window raised to a standard one (the
+        report's size budget: :data:`~incident_lib.limits.MAX_POINTS_PER_SERIES`), said in
+        the section."""
+        out = []
+        for q in built:
+            period = coarse_period(q.period, window.to_pytimedelta())
+            if period != q.period:
+                if self._current is not None:
+                    span = describe_span(window.to_pytimedelta())
+                    points = int(window.total_seconds() // q.period)
+                    self._current.notes.append(
+                        f"{q.id}: {q.period} s periods over {span} would be {points:,} points; "
+                        f"fetched at {period} s"
+                    )
+                q = dataclasses.replace(q, period=period)
+            out.append(q)
+        return out
 
     def metric_frame(self, *ids: str) -> pd.DataFrame:
         """The long ``id, label, timestamp, value`` rows of these query ids from earlier
@@ -294,6 +316,17 @@ class Case:
         groups = self._groups(log_groups)
         t0, t1 = self._window(start, end)
         text = _dedent(query)
+        cap = limit or _query_limit(text)
+
+        def fetch() -> pd.DataFrame:
+            frame = self.source.insights(text, groups, t0, t1, limit=limit)
+            if cap and len(frame) >= cap:
+                # As many rows as the query's limit: the rest of the window was cut. Said
+                # in the query's record and read by the steps (a baseline may be missing).
+                frame.attrs["truncated"] = True
+                frame.attrs["limit"] = cap
+            return frame
+
         return self._run(
             "insights",
             "StartQuery",
@@ -301,7 +334,7 @@ class Case:
             {"queryString": text, "logGroupNames": groups, "limit": limit},
             t0,
             t1,
-            lambda: self.source.insights(text, groups, t0, t1, limit=limit),
+            fetch,
             target=", ".join(groups),
         )
 
@@ -559,6 +592,19 @@ class Case:
             self.queries.append(record)
             _display_query(record)
         return result
+
+
+def _query_limit(text: str) -> int | None:
+    """The last ``limit N`` of a Logs Insights query, or ``None`` (no limit, or a query the
+    engine's parser does not read: the source then says what is wrong with it)."""
+    from incident_lib.insights import nodes, parse
+
+    try:
+        commands = parse(text).commands
+    except Exception:
+        return None
+    limits = [c.count for c in commands if isinstance(c, nodes.Limit)]
+    return limits[-1] if limits else None
 
 
 @dataclass

@@ -19,6 +19,7 @@ unbounded repetition; possessive quantifiers where a run could otherwise be retr
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -555,3 +556,11 @@ def _like(original: Any, value: Any) -> Any:
     except ImportError:  # pragma: no cover - nbformat is a dependency
         return value
     return from_dict(value) if isinstance(original, Mapping) else value
+
+
+class MaskingFormatter(logging.Formatter):
+    """A log formatter that masks secrets in the whole formatted record (message, arguments,
+    exception text): log and error messages quote AWS errors, alarm text and log lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_secrets(super().format(record))

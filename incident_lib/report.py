@@ -49,6 +49,7 @@ from incident_lib.findings import FINDINGS_MIMETYPE, SECTION_MIMETYPE, FindingsD
 from incident_lib.plotting import PLOTLY_CONFIG, PLOTLY_MIMETYPE, sanitize_figure
 from incident_lib.redact import mask_notebook
 from incident_lib.timeutil import UTC, utc_now
+from incident_lib.widgets_static import snapshot_widgets
 
 log = logging.getLogger(__name__)
 
@@ -350,6 +351,8 @@ def export_html(nb: NotebookNode) -> str:
     """
     started = time.perf_counter()
     nb = mask_notebook(copy.deepcopy(nb))
+    # Widget views as their last saved state, in plain outputs (no widget script: the CSP).
+    snapshot_widgets(nb)
     alarm = (nb.metadata.get("incident") or {}).get("alarm") or {}
     title = str(alarm.get("name") or nb.metadata.get("title") or "Incident report")
     full = not trace_types(nb) <= BASIC_TRACE_TYPES

@@ -87,6 +87,8 @@ def investigate(
     deadline: str | float = "90s",
     evidence: EvidenceOptions | None = None,
     extra_parameters: dict[str, Any] | None = None,
+    cell_timeout: float | None = None,
+    run_timeout: float | None = None,
     kernels: Any | None = None,
 ) -> RunResult:
     """Investigate ``alarm`` against ``source`` (``"aws"`` or a store path).
@@ -102,12 +104,15 @@ def investigate(
     status 3) but never costs the report. ``deadline`` bounds the time spent on AWS calls, all
     sections together (``"90s"``, ``"2m"`` or seconds): past it, calls fail fast with
     :class:`~incident_lib.errors.DeadlineExceeded` and the report is written with the rest.
+    ``cell_timeout`` and ``run_timeout`` (seconds; default :func:`run_timeouts`) stop a cell,
+    and the whole notebook, that runs longer: that section fails, the report is written.
     """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
-    deadline_at = time.time() + check_options(
+    deadline_s = check_options(
         window_before=window_before, window_after=window_after, out=out, deadline=deadline
     )
+    deadline_at = time.time() + deadline_s
     if str(source) != "aws":
         open_store(source)  # a wrong path is bad input (exit 2), found before any kernel starts
         # The kernel runs in the notebook's folder: a relative store path must not depend on it.
@@ -142,6 +147,7 @@ def investigate(
                 say,
                 timings,
                 evidence,
+                run_timeouts(deadline_s, cell_timeout, run_timeout),
                 kernels=kernels,
                 kernel_env=env,
             )
@@ -168,6 +174,7 @@ def _run(
     say: Callable[[str], None],
     timings: dict[str, float],
     evidence: EvidenceOptions,
+    timeouts: tuple[float | None, float | None] = (None, None),
     *,
     kernels: Any | None = None,
     kernel_env: dict[str, str] | None = None,
@@ -178,12 +185,18 @@ def _run(
     and progress file: ``kernel_env``) is set in it first."""
     import papermill as pm
 
+    from incident_lib.execution import execute
     from incident_lib.report import render_report
 
     say(f"running {plan.notebook.name} ({plan.alert_type}) on {source}")
     t0 = time.perf_counter()
     failure: str | None = None
+    hang = None
     common = {
+        # Per-cell and overall limits: a hung cell (nbclient issue 312) becomes a failed
+        # section, never a stuck run (incident_lib.execution).
+        "cell_timeout": timeouts[0],
+        "run_timeout": timeouts[1],
         "parameters": parameters,
         "kernel_name": kernel_name,
         "progress_bar": False,
@@ -194,9 +207,9 @@ def _run(
     }
     try:
         if kernels is None:
-            pm.execute_notebook(
-                str(plan.notebook),
-                str(work / NOTEBOOK),
+            hang = execute(
+                plan.notebook,
+                work / NOTEBOOK,
                 # The kernel's own warnings ("running over TCP without encryption" on a
                 # local kernel) are noise in an on-call terminal; its errors still show.
                 extra_arguments=[
@@ -210,9 +223,7 @@ def _run(
             env = {**(kernel_env or {}), **_evidence_kernel_env(work, evidence)}
             with kernels.kernel(cwd=Path(plan.notebook).resolve().parent, env=env) as km:
                 timings["kernel_wait"] = time.perf_counter() - t0
-                pm.execute_notebook(
-                    str(Path(plan.notebook).resolve()), str(work / NOTEBOOK), km=km, **common
-                )
+                hang = execute(Path(plan.notebook).resolve(), work / NOTEBOOK, km=km, **common)
     except pm.PapermillExecutionError as exc:
         failure = mask_secrets(f"{exc.ename}: {exc.evalue}")
         log.warning("notebook stopped with an error: %s", failure)
@@ -223,6 +234,10 @@ def _run(
     if failure:
         doc.sections.append(
             SectionStatus(name="notebook", status="failed", error=mask_secrets(failure))
+        )
+    if hang is not None:
+        doc.sections.append(
+            SectionStatus(name=hang.section or "notebook", status="failed", error=hang.reason)
         )
     nb.metadata["incident"] = mask_json(_metadata(alarm, plan.alert_type, str(source), parameters))
     pack = _evidence_assemble(
@@ -237,6 +252,19 @@ def _run(
     (work / ALARM).write_text(_masked_alarm_json(alarm), encoding="utf-8")
     _evidence_finish(work, alarm, doc, str(source), parameters, pack, evidence, timings)
     return doc
+
+
+#: A cell may take the AWS deadline plus this; the whole notebook the deadline plus RUN_MARGIN.
+CELL_MARGIN = 60.0
+RUN_MARGIN = 300.0
+
+
+def run_timeouts(
+    deadline: float, cell: float | None = None, run: float | None = None
+) -> tuple[float, float]:
+    """The per-cell and overall limits of a run (seconds): given, else derived from the AWS
+    deadline (every AWS call of the run fits in it; the rest is local work)."""
+    return (cell or deadline + CELL_MARGIN, run or deadline + RUN_MARGIN)
 
 
 def check_options(

@@ -24,11 +24,11 @@ from incident_lib.analysis import (
     culprit_finding,
     detect_onset,
     rank_changes,
-    signature,
     signature_findings,
 )
 from incident_lib.analysis import impact as _impact
 from incident_lib.analysis.changes import is_deploy, short_event
+from incident_lib.analysis.signatures import signatures
 from incident_lib.errors import MetricQueryError, NoDataError, SourceError
 from incident_lib.findings import Evidence, Finding
 from incident_lib.notebook import Case
@@ -202,7 +202,8 @@ def deploy_markers(case: Case) -> list[tuple[pd.Timestamp, str]]:
         frame = case.changes()
     except Exception:
         return []
-    deploys = frame[frame["event_name"].astype(str).map(is_deploy)]
+    # .loc with a bool mask: an empty object-dtype mask given to frame[...] selects columns.
+    deploys = frame.loc[frame["event_name"].astype(str).map(is_deploy).astype(bool)]
     groups: list[list[tuple[pd.Timestamp, str]]] = []
     for row in deploys.sort_values("event_time").itertuples():
         item = (row.event_time, short_event(row.event_name))
@@ -218,12 +219,6 @@ def ranked_changes(case: Case, changes: pd.DataFrame) -> pd.DataFrame:
     metric moved after it, within a sensible lead; related to the alarm's resources first; each
     with the reason it is a candidate or was ruled out. Without an onset, changes are ranked
     against the alarm's state change."""
-    if changes.empty:
-        case.state["ranked_changes"] = changes
-        raise NoDataError(
-            f"no CloudTrail changes to {', '.join(case.resource_names) or 'the resources'} "
-            "in the window"
-        )
     found = case.state.get("onset")
     values, counts, direction, label = case.state.get("onset_series", (None, None, "up", ""))
     # The onset is only as precise as the data: a change up to one period after it may still
@@ -240,6 +235,11 @@ def ranked_changes(case: Case, changes: pd.DataFrame) -> pd.DataFrame:
         label=label or "the metric",
     )
     case.state["ranked_changes"] = ranked
+    if ranked.empty:  # ranked all the same (with its columns), so the findings can say "none"
+        raise NoDataError(
+            f"no CloudTrail changes to {', '.join(case.resource_names) or 'the resources'} "
+            "in the window"
+        )
     cols = [
         "event_time",
         "event_name",
@@ -381,21 +381,53 @@ def incident_start(case: Case) -> pd.Timestamp:
 
 
 # -- logs ----------------------------------------------------------------------------------------
-def error_signatures(case: Case, lines: pd.DataFrame) -> pd.DataFrame:
-    """Group error lines (a Logs Insights frame with ``@timestamp`` and ``@message``) by
+def error_signatures(
+    case: Case, lines: pd.DataFrame, *, baseline: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Group error lines (Logs Insights frames with ``@timestamp`` and ``@message``) by
     signature and compare the incident window with the baseline before it: ``signature,
-    status (new | surging | steady | gone), incident, baseline, example ...``. Kept in
-    ``case.state["signatures"]`` for the findings."""
-    if lines.empty:
+    status (new | surging | steady | gone | unknown), incident, baseline, example ...``. Kept in
+    ``case.state["signatures"]`` for the findings.
+
+    ``lines`` may hold both windows, or only the incident with ``baseline`` the lines before it
+    (two queries, so a busy incident cannot push the baseline out of a row limit). A result cut
+    at its limit covers only its latest part: rates are taken over what was read, the section
+    says so, and with no baseline read nothing is called "new" (``unknown`` instead)."""
+    frames = [f for f in (baseline, lines) if f is not None and not f.empty]
+    if not frames:
         raise NoDataError("no error lines in the window")
     start = incident_start(case)
-    events = lines.rename(
+    both = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if "@ptr" in both:
+        both = both.drop_duplicates("@ptr", ignore_index=True)
+    events = both.rename(
         columns={"@timestamp": "timestamp", "@message": "message", "@ptr": "event_id"}
     )
-    events = events.assign(signature=events["message"].map(signature))
-    table = compare_signatures(events, incident_start=start, baseline_end=start)
+    # Learnt from all lines at once, so a line has the same signature in either window.
+    events = events.assign(signature=signatures(events["message"].astype(str).tolist()))
+    # What was read: a result cut at its limit (newest first) covers only its latest part.
+    b_start, i_start = case.start, start
+    for frame in (f for f in (baseline, lines) if f is not None and f.attrs.get("truncated")):
+        times = pd.to_datetime(frame["@timestamp"], utc=True)
+        case.problem(
+            f"the error query stopped at its limit of {frame.attrs.get('limit', len(frame))} "
+            f"lines: they cover only {times.min():%H:%M}-{times.max():%H:%M} UTC; counts are "
+            "of what was read (narrow the filter or raise the limit)"
+        )
+        if frame is baseline or baseline is None:  # one query for both: the baseline first
+            b_start = max(b_start, times.min())
+        if frame is lines:
+            i_start = max(i_start, times.min())
+    b_start = min(b_start, start)
+    table = compare_signatures(
+        events, incident_start=i_start, baseline_start=b_start, baseline_end=start
+    )
+    if b_start >= start:
+        # No baseline was read: "new" would only mean "not looked for".
+        table.loc[table["status"] == "new", "status"] = "unknown"
+        case.problem("no baseline window was read, so no signature can be called new")
     case.state["signatures"] = table
-    case.state["error_lines"] = lines
+    case.state["error_lines"] = both
     case.state["signature_of_line"] = events["signature"]
     return table.drop(columns=["example_id"], errors="ignore")
 

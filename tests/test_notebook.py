@@ -288,3 +288,67 @@ def test_a_flood_of_findings_is_cut_to_the_most_severe_with_a_count(case: Case) 
     assert doc.findings[-1].title == "476 more findings not listed"
     assert doc.stats["findings_not_listed"] == 476
     assert len(doc.summary) <= 300
+
+
+# -- error lines cut at their limit -----------------------------------------------------------
+ERRORS_QUERY = r"""
+    fields @timestamp, @requestId, @message
+    | filter @message like /(?i)(\bERROR\b|exception|errorType)/
+    | sort @timestamp desc
+    | limit {n}
+"""
+
+
+def test_a_result_that_reaches_its_limit_is_marked_cut(case: Case) -> None:
+    from incident_lib import steps
+
+    with case.section("Error logs"):
+        cut = case.logs(ERRORS_QUERY.format(n=5), start=steps.incident_start(case))
+        whole = case.logs(ERRORS_QUERY.format(n=100000), start=steps.incident_start(case))
+    assert len(cut) == 5 and cut.attrs["truncated"] and cut.attrs["limit"] == 5
+    assert len(whole) > 5 and not whole.attrs.get("truncated")
+    assert [q.truncated for q in case.queries[-2:]] == [True, False]
+
+
+def test_signatures_from_two_windows_call_the_new_error_new(case: Case) -> None:
+    from incident_lib import steps
+
+    with case.section("Error logs"):
+        split = steps.incident_start(case)
+        baseline = case.logs(ERRORS_QUERY.format(n=5000), end=split)
+        incident = case.logs(ERRORS_QUERY.format(n=5000), start=split)
+        table = steps.error_signatures(case, incident, baseline=baseline)
+        case.show(table)
+    assert "new" in set(table["status"])
+    assert case.sections[-1].status == "ok"
+
+
+def test_without_a_baseline_read_nothing_is_called_new(case: Case) -> None:
+    """One query cut at its limit inside the incident: the baseline was never read, so a
+    signature absent from it is "unknown", not "new", and the section says why."""
+    from incident_lib import steps
+
+    with case.section("Error logs"):
+        lines = case.logs(ERRORS_QUERY.format(n=20))
+        table = steps.error_signatures(case, lines)
+        case.show(table)
+    assert pd.to_datetime(lines["@timestamp"], utc=True).min() >= steps.incident_start(case)
+    assert "new" not in set(table["status"]) and "unknown" in set(table["status"])
+    status = case.sections[-1]
+    assert status.status == "partial"
+    assert "stopped at its limit of 20 lines" in status.error
+    assert "no signature can be called new" in status.error
+
+
+def test_a_long_window_is_fetched_at_a_coarser_period_and_says_so(case: Case) -> None:
+    fn = {"FunctionName": case.params["function_name"]}
+    start, end = case.end - pd.Timedelta(days=3), case.end
+    with case.section("Long"):
+        frame = case.metrics(
+            {"errors": metric("AWS/Lambda", "Errors", fn, "Sum")}, start=start, end=end
+        )
+        case.show(frame)
+    # 3 days of 1-minute points would be 4,320: the next standard period, 5 minutes, is 864.
+    assert case.queries[-1].text.endswith("(period 300s)")
+    assert len(frame) <= 864
+    assert "fetched at 300 s" in case.sections[-1].error

@@ -58,7 +58,11 @@ def test_a_team_notebook_runs_through_the_notebook_option(store, event, tmp_path
         "Findings",
     ]
     assert {f["kind"] for f in doc["findings"]} >= {"onset", "impact"}
-    assert [q["operation"] for q in doc["queries"]][:2] == ["GetMetricData", "StartQuery"]
+    asked = [(q["section"], q["operation"]) for q in doc["queries"]]
+    assert asked[0] == ("Errors against traffic", "GetMetricData")
+    # The onset step reads the alarm's history too (a flapping alarm's first burst).
+    assert ("Errors against traffic", "DescribeAlarmHistory") in asked
+    assert ("Top errors", "StartQuery") in asked
 
 
 def test_a_team_notebook_runs_through_its_catalogue_file(store, event, tmp_path, capsys):

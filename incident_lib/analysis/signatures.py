@@ -49,7 +49,7 @@ _TYPE_KEYS = ("errorType", "error_type", "exception_name", "exceptionName", "exc
 _MESSAGE_KEYS = ("errorMessage", "error_message")
 _TEXT_KEYS = ("message", "msg", "Message")
 
-STATUS_ORDER = {"new": 0, "surging": 1, "steady": 2, "gone": 3}
+STATUS_ORDER = {"new": 0, "surging": 1, "unknown": 2, "steady": 3, "gone": 4}
 
 
 def _first_json(text: str) -> dict[str, Any] | None:

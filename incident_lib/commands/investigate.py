@@ -148,12 +148,14 @@ def _show_aws_progress() -> None:
     kernel's come through the run's progress file."""
     import logging
 
+    from incident_lib.redact import MaskingFormatter
+
     logger = logging.getLogger("incident_lib.sources.aws")
     if any(getattr(h, "_incident_cli", False) for h in logger.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.INFO)
-    handler.setFormatter(logging.Formatter("… %(message)s"))
+    handler.setFormatter(MaskingFormatter("… %(message)s"))
     handler._incident_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.propagate = False  # shown once, by this handler

@@ -23,7 +23,7 @@ from incident_lib.evidence.manifest import write_manifest
 from incident_lib.evidence.pack import MAX_EVENTS_PER_GROUP, PackInfo, write_pack
 from incident_lib.evidence.recorder import CALLS_ENV
 from incident_lib.findings import FindingsDoc, SectionStatus
-from incident_lib.redact import mask_secrets
+from incident_lib.redact import mask_json, mask_secrets
 
 __all__ = [
     "EvidenceOptions",
@@ -129,8 +129,10 @@ def assemble(
     finally:
         shutil.rmtree(calls, ignore_errors=True)
     try:
-        nb.metadata.setdefault("incident", {})["timeline"] = timeline_view(
-            work, doc=doc, alarm=alarm, parameters=parameters
+        # Masked here: the alarm's reason and history summaries are quoted in the timeline, and
+        # the notebook was masked before the timeline was added.
+        nb.metadata.setdefault("incident", {})["timeline"] = mask_json(
+            timeline_view(work, doc=doc, alarm=alarm, parameters=parameters)
         )
     except Exception as exc:  # the report is still written, without its timeline
         log.warning("timeline not built: %s", exc, exc_info=True)

@@ -103,6 +103,7 @@ class RcaFacts:
     queries: list[dict[str, Any]] = field(default_factory=list)
     figures: list[dict[str, Any]] = field(default_factory=list)
     figure_note: str = ""
+    pins: list[dict[str, Any]] = field(default_factory=list)  # incident_lib.evidence.pins
 
 
 def rca_facts(
@@ -482,6 +483,9 @@ def write_rca(
         events=events,
         index=idx,
     )
+    from incident_lib.evidence.pins import pin_facts, read_pins
+
+    facts.pins = pin_facts(read_pins(incident_dir))
     for name in FIGURES:
         (incident_dir / name).unlink(missing_ok=True)
     if figures:

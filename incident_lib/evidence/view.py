@@ -10,6 +10,7 @@ Evidence ids, as the RCA draft and the timeline cite them:
                             event's ``event_id``
 ``cloudtrail:<EventId>``    a CloudTrail event in the pack's ``changes`` table
 ``alarm:<name>``            the alarm's definition in the pack's ``alarms`` table
+``pin:<n>``                 a chart or table pinned from explore.ipynb (``pack/pins/pin-<n>.json``)
 ==========================  ===========================================================
 """
 
@@ -30,7 +31,7 @@ from incident_lib.store import Store, open_store
 __all__ = ["REF", "EvidenceIndex", "PackView"]
 
 #: An evidence id as written in the RCA: ``kind:value``.
-REF = re.compile(r"\b(query|metric|log|cloudtrail|alarm):([^\s`\]\)|,]+)")
+REF = re.compile(r"\b(query|metric|log|cloudtrail|alarm|pin):([^\s`\]\)|,]+)")
 
 
 class PackView:
@@ -78,6 +79,7 @@ class EvidenceIndex:
     logs: dict[str, int | None] = field(default_factory=dict)  # ptr/event id -> query n
     cloudtrail: dict[str, int | None] = field(default_factory=dict)
     alarms: set[str] = field(default_factory=set)
+    pins: set[int] = field(default_factory=set)
     history_query: int | None = None
 
     @classmethod
@@ -112,6 +114,10 @@ class EvidenceIndex:
             idx.cloudtrail.setdefault(eid, None)
         alarms = view.table("alarms")
         idx.alarms.update(alarms["alarm_name"].astype(str))
+        for path in (view.path / "pins").glob("pin-*.json"):
+            stem = path.name[len("pin-") : -len(".json")]
+            if stem.isdigit():
+                idx.pins.add(int(stem))
         return idx
 
     # -- resolving -------------------------------------------------------------------------
@@ -128,6 +134,8 @@ class EvidenceIndex:
             return value in self.cloudtrail
         if kind == "alarm":
             return value in self.alarms
+        if kind == "pin":
+            return value.isdigit() and int(value) in self.pins
         return False
 
     def cite(self, refs: Iterable[str]) -> list[str]:

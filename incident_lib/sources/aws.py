@@ -79,6 +79,9 @@ _WAITING = ("Scheduled", "Running")
 _COMMENT = re.compile(r"^\s*#.*$", re.MULTILINE)
 _LIMIT_CMD = re.compile(r"(?:^|\|)\s*limit\s+\d+", re.IGNORECASE)
 _STATS_CMD = re.compile(r"(?:^|\|)\s*stats\b", re.IGNORECASE)
+#: A query that names its own log groups (``SOURCE logGroups(...)``, its first command): AWS
+#: refuses StartQuery when logGroupNames is given as well.
+_SOURCE_CMD = re.compile(r"^\s*SOURCE\b", re.IGNORECASE)
 _SORT_CMD = re.compile(r"(?:^|\|)\s*sort\b([^|]*)", re.IGNORECASE)
 _IDENT = re.compile(r"\b[a-z][A-Za-z0-9_]*\b")
 
@@ -548,10 +551,11 @@ class AwsSource(Source):
                 continue
             params: dict[str, Any] = {
                 "queryString": job.spec.query,
-                "logGroupNames": list(job.spec.log_groups),
                 "startTime": job.start_s,
                 "endTime": job.end_s,
             }
+            if not _SOURCE_CMD.search(_strip(job.spec.query)):
+                params["logGroupNames"] = list(job.spec.log_groups)
             if job.spec.limit:
                 params["limit"] = job.spec.limit
             try:

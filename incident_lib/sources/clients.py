@@ -22,6 +22,7 @@ import os
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
@@ -57,6 +58,7 @@ from incident_lib.errors import (
     SourceError,
     ThrottledError,
 )
+from incident_lib.redact import MaskingFormatter
 
 __all__ = [
     "DEADLINE_ENV",
@@ -276,7 +278,7 @@ def attach_progress_log() -> None:
         log.debug("no progress file %s: %s", path, exc)
         return
     handler.setLevel(logging.INFO)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(MaskingFormatter("%(message)s"))
     handler._incident_progress = True  # type: ignore[attr-defined]
     progress_log.addHandler(handler)
     if progress_log.getEffectiveLevel() > logging.INFO:
@@ -477,8 +479,13 @@ def translate_error(
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return SourceError(_NO_CREDENTIALS, operation=operation, code="NoCredentials")
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError):
+        # The host only: botocore's message carries the request URL, whose path holds
+        # resource names (percent-encoded, so out of the masking's sight).
+        url = str(getattr(exc, "kwargs", {}).get("endpoint_url") or "")
+        parts = urlsplit(url)
+        where = f"{parts.scheme}://{parts.netloc}" if parts.netloc else type(exc).__name__
         return SourceError(
-            f"cannot reach the AWS endpoint ({exc}); check the Region, network, and "
+            f"cannot reach the AWS endpoint ({where}); check the Region, network, and "
             "AWS_ENDPOINT_URL / endpoint_url",
             operation=operation,
             code="EndpointConnectionError",

@@ -186,9 +186,11 @@ class LocalSource(Source):
             # LookupEvents' ResourceName attribute matches the names in the Resources list.
             wanted = set(resource_names)
             keep = frame["resources"].map(lambda r: bool(wanted & _resource_names(r)))
-            frame = frame[keep]
+            # .loc and astype(bool): an empty object-dtype mask given to frame[...] would
+            # select columns, not rows.
+            frame = frame.loc[keep.astype(bool)]
         else:
-            frame = frame[~frame["read_only"].fillna(False).astype(bool)]
+            frame = frame.loc[~frame["read_only"].fillna(False).astype(bool)]
         frame = frame[CHANGE_COLUMNS].reset_index(drop=True)
         return _utc_columns(frame, ("event_time",))
 

@@ -575,3 +575,17 @@ def test_naive_times_are_refused_everywhere(stubbed):
         stubbed.source.change_events(naive, aware)
     with pytest.raises(BadInputError):
         stubbed.source.insights("fields @message", ["/g"], naive, aware)
+
+
+def test_a_query_with_its_own_source_is_started_without_log_group_names():
+    """AWS refuses StartQuery with both a SOURCE command and logGroupNames."""
+    stub = make_stubbed()
+    logs = stub.clients["logs"]
+    stub.stubbers["logs"].deactivate()
+    starts = _scripted(logs, "StartQuery", lambda body: {"queryId": "src-1"})
+    _scripted(logs, "GetQueryResults", lambda body: {"status": "Complete", "results": []})
+    query = "SOURCE logGroups(namePrefix: ['/aws/lambda/checkout']) | fields @message | limit 5"
+    stub.source.insights(query, ["/aws/lambda/checkout"], START, END)
+    stub.source.insights("fields @message | limit 5", ["/aws/lambda/checkout"], START, END)
+    assert [("logGroupNames" in body) for body in starts] == [False, True]
+    assert starts[0]["queryString"] == query

@@ -100,7 +100,11 @@ def test_the_runbook_s_function_is_the_alarm_s_and_its_metrics_have_data(demo, i
     path, _ = imported[("000_2715c34462859fad.txt", "high-latency")]
     code, doc, _ = investigate(demo, path, tmp_path)
     assert code == 0
-    (query,) = [q for q in doc["queries"] if q["section"] == "Check Lambda performance"]
+    (query,) = [
+        q
+        for q in doc["queries"]
+        if q["section"] == "Check Lambda performance" and q["operation"] == "GetMetricData"
+    ]
     dims = {
         d["Name"]: d["Value"]
         for d in query["request"]["queries"][0]["MetricStat"]["Metric"]["Dimensions"]

@@ -208,12 +208,6 @@ def test_slow_ramp_with_previous_days_finds_the_same_onset(slow_ramp):
     assert "same time of day on 3 previous days" in onset.baseline_source
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="sources/local.py change_events: an empty result filtered by resource names "
-    "selects columns, not rows (frame[keep] with an empty object Series)",
-)
 def test_local_source_reads_an_empty_change_window(downstream):
     source = LocalSource(downstream.store)
     start = pd.Timestamp(downstream.truth["window"]["start"])  # 11:00, no change until 12:12

@@ -412,9 +412,10 @@ FAKE_AWS_ENV = {
 
 def run_cli(name: str, args: list[str], out: Path, env: dict[str, str] | None = None) -> Run:
     """``incident ARGS --out OUT`` in a subprocess; the incident folder it wrote, if any."""
-    full_env = {**os.environ, **FAKE_AWS_ENV, **(env or {})}
+    full_env = dict(os.environ)
     for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN"):
-        full_env.pop(key, None)
+        full_env.pop(key, None)  # the caller's own, not the ones this run sets below
+    full_env.update({**FAKE_AWS_ENV, **(env or {})})
     full_env["INCIDENT_REPORTS"] = str(out)  # demo stores go to <out>/_stores
     out.mkdir(parents=True, exist_ok=True)
     before = {p.name for p in out.iterdir()}
