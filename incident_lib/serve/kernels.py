@@ -141,14 +141,19 @@ class KernelPool:
         from jupyter_client.manager import KernelManager
 
         t0 = time.perf_counter()
-        km = KernelManager(kernel_name=self.kernel_name)
+        # nbclient drives the kernel through an asynchronous client (and incident_lib.execution
+        # awaits its shell channel); the pool's own messages use a blocking one.
+        km = KernelManager(
+            kernel_name=self.kernel_name,
+            client_class="jupyter_client.asynchronous.AsyncKernelClient",
+        )
         km.start_kernel(
             extra_arguments=[
                 "--IPKernelApp.log_level=ERROR",
                 *(f"--IPKernelApp.exec_lines={line}" for line in self.preload),
             ]
         )
-        kc = km.client()
+        kc = _blocking_client(km)
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=self.startup_timeout)
@@ -172,7 +177,7 @@ def _prepare(km: Any, *, cwd: Path, env: Mapping[str, str], timeout: float) -> N
         f"_os.environ.update({json.dumps(dict(env))})\n"
         "del _os\n"
     )
-    kc = km.client()
+    kc = _blocking_client(km)
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=timeout)
@@ -184,6 +189,15 @@ def _prepare(km: Any, *, cwd: Path, env: Mapping[str, str], timeout: float) -> N
             )
     finally:
         kc.stop_channels()
+
+
+def _blocking_client(km: Any) -> Any:
+    """A blocking client of ``km``'s kernel, as ``km.client()`` makes one of its own class."""
+    from jupyter_client.blocking import BlockingKernelClient
+
+    return BlockingKernelClient(
+        **km.get_connection_info(session=True), connection_file=km.connection_file, parent=km
+    )
 
 
 def _shutdown(km: Any) -> None:
