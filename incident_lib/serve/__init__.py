@@ -46,6 +46,7 @@ def build_worker(
     warm_kernels: int = 1,
     warm: bool = True,
     notify_backoff: float = 0.5,
+    busy_wait: float = 120.0,
 ) -> Worker:
     """A :class:`Worker` from the command's options (or the Lambda's environment)."""
     from incident_lib.run import check_options
@@ -73,6 +74,7 @@ def build_worker(
         config=config,
         investigate_options={"deadline": deadline},
         notify_backoff=notify_backoff,
+        busy_wait=busy_wait,
     )
     if warm:
         warm_up(worker)

@@ -13,7 +13,9 @@ Configuration from the environment (set by ``deploy/template.yaml``):
 - ``INCIDENT_SOURCE``: ``aws`` (default) or a store path;
 - ``INCIDENT_WEBHOOKS``, ``INCIDENT_SLACK_WEBHOOKS``: URLs, separated by spaces or commas;
 - ``INCIDENT_LINK_BASE``: links under this URL instead of presigned ones;
-- ``INCIDENT_DEADLINE``: the investigation's deadline for AWS calls (default 90s).
+- ``INCIDENT_DEADLINE``: the investigation's deadline for AWS calls (default 90s);
+- ``INCIDENT_BUSY_WAIT``: seconds a duplicate waits for the report another invocation is making
+  (default 30: a batch of 5 must fit in the function's timeout).
 
 The worker and its warm kernel are made once per container (at init, outside the billed
 handler time when Lambda pre-initialises) and kept across invocations.
@@ -52,6 +54,7 @@ def worker_from_env(*, warm: bool = True) -> Worker:
         link_base=os.environ.get("INCIDENT_LINK_BASE") or None,
         deadline=os.environ.get("INCIDENT_DEADLINE", "90s"),
         warm_kernels=1 if warm else 0,
+        busy_wait=float(os.environ.get("INCIDENT_BUSY_WAIT", "30")),
     )
 
 

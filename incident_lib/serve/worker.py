@@ -10,8 +10,8 @@ outcome    what happened                                   the message
 done       report stored, notifications posted             deleted
 duplicate  another delivery of the same state change made  deleted
            the report already
-busy       another worker is investigating this incident   comes back later (then
-                                                           ``duplicate``)
+busy       another worker is still investigating this      comes back later (then
+           incident after ``busy_wait`` seconds            ``duplicate``)
 bad        not an alarm event (garbage, a subscription     left to the queue's redrive
            confirmation, an oversized payload)             policy: to its DLQ
 failed     the investigation could not run (an error of    left: retried, then to the DLQ
@@ -69,6 +69,11 @@ class Worker:
     investigate_options: dict[str, Any] = field(default_factory=dict)
     notify_retries: int = 5
     notify_backoff: float = 0.5
+    #: A duplicate that arrives while another worker investigates its incident waits this
+    #: long for that report (then it is a duplicate, deleted) before it goes back to the
+    #: queue: each return costs a receive, and enough of them would send it to the DLQ.
+    busy_wait: float = 120.0
+    busy_poll: float = 1.0
 
     def handle(self, body: str | bytes) -> Outcome:
         from incident_lib.alarm import parse_alarm
@@ -79,15 +84,21 @@ class Worker:
         except BadInputError as exc:  # not an alarm event: the DLQ keeps it for a person
             return Outcome("bad", detail=mask_secrets(str(exc))[:500])
         try:
-            with self.sink.claim(alarm.incident_id) as claim:
-                if claim.state != "claimed":
-                    kind: OutcomeKind = "duplicate" if claim.state == "done" else "busy"
-                    return Outcome(kind, alarm.incident_id, detail=claim.link)
-                try:
-                    outcome = self._investigate(alarm, claim)
-                except BaseException:
-                    self.sink.release(claim)  # the next delivery investigates again
-                    raise
+            waited_until = time.monotonic() + self.busy_wait
+            while True:
+                with self.sink.claim(alarm.incident_id) as claim:
+                    if claim.state == "done":
+                        return Outcome("duplicate", alarm.incident_id, detail=claim.link)
+                    if claim.state == "claimed":
+                        try:
+                            outcome = self._investigate(alarm, claim)
+                        except BaseException:
+                            self.sink.release(claim)  # the next delivery investigates again
+                            raise
+                        break
+                if time.monotonic() >= waited_until:
+                    return Outcome("busy", alarm.incident_id)
+                time.sleep(self.busy_poll)
         except BadInputError as exc:  # the alarm is fine but this deployment cannot run it
             return Outcome("failed", alarm.incident_id, detail=mask_secrets(str(exc))[:500])
         except Exception as exc:

@@ -227,3 +227,36 @@ def test_a_failed_s3_run_releases_its_claim(demo, moto_clients, monkeypatch) -> 
     assert worker.handle(body).kind == "failed"
     with sink.claim(worker.handle(body).incident_id) as again:
         assert again.state == "claimed"  # not "busy" for the lease's 15 minutes
+
+
+def test_a_duplicate_during_the_run_waits_for_its_report(demo, monkeypatch, tmp_path) -> None:
+    import threading
+    import time
+
+    import incident_lib.run
+    from incident_lib.alarm import parse_alarm
+
+    def never(*a, **k):
+        raise AssertionError("the duplicate must not investigate")
+
+    monkeypatch.setattr(incident_lib.run, "investigate", never)
+    sink = LocalSink(tmp_path)
+    body = json.dumps(eventbridge_event(demo, 0))
+    incident = parse_alarm(body).incident_id
+    holding = threading.Event()
+
+    def first_run() -> None:  # another worker's run: claims, writes the report, marks done
+        with sink.claim(incident) as claim:
+            holding.set()
+            time.sleep(1.5)
+            (tmp_path / incident).mkdir()
+            (tmp_path / incident / "report.html").write_text("r")
+            sink.mark_done(claim, {"link": "file:///r"})
+
+    thread = threading.Thread(target=first_run)
+    thread.start()
+    holding.wait(5)
+    outcome = Worker(sink=sink, busy_wait=10, busy_poll=0.2).handle(body)
+    thread.join()
+    assert (outcome.kind, outcome.detail) == ("duplicate", "file:///r")
+    assert Worker(sink=sink, busy_wait=0).handle(body).kind == "duplicate"
