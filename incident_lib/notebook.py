@@ -261,6 +261,41 @@ class Case:
             self._series[str(qid)] = part
         return frame
 
+    def promql(
+        self,
+        queries: Mapping[str, str] | str,
+        *,
+        step: int | float = 60,
+        start: Any = None,
+        end: Any = None,
+    ) -> pd.DataFrame:
+        """PromQL range queries (``query_range``), one per id: long frame ``id, label,
+        timestamp, value`` as :meth:`metrics` gives, one ``label`` per series (``{type="x"}``).
+
+        Asks the Prometheus at the ``prometheus_url`` parameter or ``$PROMETHEUS_URL``; offline,
+        the store's ``prometheus_samples`` (``docs/prometheus.md`` lists what it evaluates).
+        """
+        from incident_lib.sources.prometheus import open_prometheus
+
+        if isinstance(queries, str):
+            queries = {"q": queries}
+        t0, t1 = self._window(start, end)
+        prom = self._cached("prometheus", lambda: open_prometheus(self.params, self.source))
+        text = "\n".join(f"{qid}: {expr}" for qid, expr in queries.items())
+        frame = self._run(
+            "promql",
+            "query_range",
+            text,
+            {"queries": dict(queries), "step": step},
+            t0,
+            t1,
+            lambda: prom.query_range(queries, t0, t1, step=step),
+            target=prom.name,
+        )
+        for qid, part in frame.groupby("id", sort=False):
+            self._series[str(qid)] = part
+        return frame
+
     def metric_frame(self, *ids: str) -> pd.DataFrame:
         """The long ``id, label, timestamp, value`` rows of these query ids from earlier
         :meth:`metrics` steps (the ids no step returned are left out)."""
