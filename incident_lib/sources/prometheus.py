@@ -332,7 +332,8 @@ def open_prometheus(params: Mapping[str, Any], source: Any = None) -> Any:
 
     inner = getattr(source, "inner", source)  # an evidence run's RecordingSource wraps it
     store = getattr(inner, "store", None)
-    if store is not None and store.descriptor.tables.get("prometheus_samples") is not None:
+    table = store.descriptor.tables.get("prometheus_samples") if store is not None else None
+    if table is not None and table.rows > 0:
         return LocalPrometheus(inner.con, name=str(store.path))
     raise OfflinePromQLError(
         "PromQL without a Prometheus: no prometheus_url parameter, no $PROMETHEUS_URL, and "

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import time
 import urllib.request
-from pathlib import Path
 
 import pandas as pd
 import pytest

@@ -43,7 +43,7 @@ QUERIES = {
     "bool": "node_load1 > bool 1.5",
     "on": (
         "sum by (instance) (rate(http_errors_total[5m])) / on (instance) "
-        "sum by (instance) (rate(http_request_duration_seconds_bucket{le=\"+Inf\"}[5m]))"
+        'sum by (instance) (rate(http_request_duration_seconds_bucket{le="+Inf"}[5m]))'
     ),
     "negation": "-node_load1",
     "offset": "rate(http_errors_total[5m] offset 10m)",
@@ -86,7 +86,7 @@ def test_instant_query_series_and_labels(engines) -> None:
 
 def test_bad_promql_carries_prometheus_message(engines) -> None:
     live, local, t0, t1 = engines
-    with pytest.raises(PromQLError, match="refused the query: .*parse error"):
+    with pytest.raises(PromQLError, match=r"refused the query: .*parse error"):
         live.query_range({"x": "sum by (type (rate(x[5m]))"}, t0, t1)
     with pytest.raises(PromQLError, match="bad PromQL"):
         local.query_range({"x": "sum by (type (rate(x[5m]))"}, t0, t1)
@@ -115,7 +115,7 @@ def test_unreachable_and_timeout() -> None:
         server.bind(("127.0.0.1", 0))
         server.listen(1)
         url = f"http://127.0.0.1:{server.getsockname()[1]}"
-        with pytest.raises(QueryTimeoutError, match="did not answer within 0.5 s"):
+        with pytest.raises(QueryTimeoutError, match=r"did not answer within 0\.5 s"):
             PrometheusSource(url, timeout=0.5).query_range(
                 {"x": "up"}, t1 - pd.Timedelta(hours=1), t1
             )
