@@ -140,3 +140,25 @@ def test_investigate_refuses_a_bad_max_alerts(capsys) -> None:
     path = AM / "webhook_v4_high_error_rate_two_alerts.json"
     assert main(["investigate", str(path), "--max-alerts", "0", "--quiet"]) == 2
     assert "--max-alerts" in capsys.readouterr().err
+
+
+def test_investigate_runs_each_alert_up_to_max_alerts(monkeypatch, capsys) -> None:
+    from incident_lib.commands import investigate
+
+    seen: list[tuple[str, str]] = []
+
+    def fake_execute(alarm, args, source):
+        seen.append((alarm.metric.dimensions["type"], source))
+        return 3 if alarm.metric.dimensions["type"] == "timeout" else 0
+
+    monkeypatch.setattr(investigate, "execute", fake_execute)
+    path = str(AM / "webhook_v4_high_error_rate_two_alerts.json")
+    assert main(["investigate", path, "--source", "some-store", "--quiet"]) == 3
+    assert seen == [("timeout", "some-store"), ("db_pool", "some-store")]
+    capsys.readouterr()
+    seen.clear()
+    assert main(["investigate", path, "--max-alerts", "1", "--quiet"]) == 3
+    assert seen == [("timeout", "aws")]
+    err = capsys.readouterr().err
+    assert "2 alerts in the notification: investigating 1 in turn, 1 left out" in err
+    assert "not investigated: HighErrorRate {job=checkout, severity=critical, type=db_pool}" in err
