@@ -73,7 +73,9 @@ def test_promql_without_prometheus_says_which_step_needs_one(tmp_path, monkeypat
         case.promql("histogram_quantile(0.95, sum by (le) (rate(x_bucket[5m])))")
     status = case.sections[-1]
     assert status.status == "failed" and "needs a live Prometheus" in status.error
-    assert case.queries == []  # nothing asked: no source to ask
+    assert "prometheus_url" in status.error and "no Prometheus samples" in status.error
+    (record,) = case.queries  # the step is on record, failed, with the reason
+    assert record.kind == "promql" and "needs a live Prometheus" in record.error
 
 
 def test_prometheus_url_from_parameter_or_environment(tmp_path, monkeypatch) -> None:
@@ -128,3 +130,42 @@ def test_bad_steps(tmp_path, step) -> None:
     local = LocalPrometheus(LocalSource(_store(tmp_path / "s")).con)
     with pytest.raises(BadInputError, match="step"):
         local.query_range({"x": "http_errors_total"}, T1 - pd.Timedelta(hours=1), T1, step=step)
+
+
+def test_promql_answers_go_into_the_evidence_pack_and_replay(tmp_path, monkeypatch) -> None:
+    from incident_lib.evidence.pack import write_pack
+    from incident_lib.evidence.packsource import PackSource
+    from incident_lib.evidence.recorder import RecordingSource
+    from incident_lib.findings import FindingsDoc
+    from incident_lib.sources import open_source
+
+    monkeypatch.delenv("PROMETHEUS_URL", raising=False)
+    store = _store(tmp_path / "s")
+    case = _case(store)
+    case.source = RecordingSource(LocalSource(store), calls_dir=tmp_path / "calls")
+    expr = {"errors": "sum by (type) (increase(http_errors_total[5m]))"}
+    with case.section("errors"):
+        first = case.promql(expr)
+    assert [r.method for r in case.source.recordings] == ["promql_range"]
+    info = write_pack(
+        tmp_path / "incident",
+        tmp_path / "calls",
+        alarm=case.alarm,
+        doc=FindingsDoc(queries=case.queries),
+        source_spec=str(store.path),
+        parameters={"start": case.start.isoformat(), "end": case.end.isoformat()},
+    )
+    assert info.call_for_query(1) is not None  # the step's record cites the kept answer
+
+    pack = open_source(info.path)
+    assert isinstance(pack, PackSource)
+    replay = _case(store)
+    replay.source = RecordingSource(pack)
+    with replay.section("errors"):
+        again = replay.promql(expr)
+    pd.testing.assert_frame_equal(again, first)
+    assert pack.recorded == 1 and not pack.unrecorded
+    # A question the run never asked, with no samples in the pack: said plainly.
+    with replay.section("latency"):
+        replay.promql("histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m])))")
+    assert "needs a live Prometheus" in replay.sections[-1].error

@@ -336,6 +336,18 @@ def open_prometheus(params: Mapping[str, Any], source: Any = None) -> Any:
     if table is not None and table.rows > 0:
         return LocalPrometheus(inner.con, name=str(store.path))
     raise OfflinePromQLError(
-        "PromQL without a Prometheus: no prometheus_url parameter, no $PROMETHEUS_URL, and "
-        "the source has no prometheus_samples"
+        "PromQL without a Prometheus: set the prometheus_url parameter or $PROMETHEUS_URL "
+        "(the source holds no Prometheus samples)"
     )
+
+
+def prometheus_target(params: Mapping[str, Any]) -> str:
+    """What a ``case.promql`` step's record names as its target: the server's scheme and host
+    (never its path or credentials), or the offline engine."""
+    import os
+
+    url = params.get("prometheus_url") or os.environ.get(ENV_URL)
+    if not url:
+        return "prometheus (offline: the store's samples)"
+    parts = urllib.parse.urlsplit(str(url))
+    return f"prometheus {parts.scheme}://{parts.hostname or '?'}"

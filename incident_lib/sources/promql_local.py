@@ -49,7 +49,7 @@ class OfflinePromQLError(BadInputError):
 
     def __init__(self, what: str) -> None:
         if what.startswith("PromQL without"):
-            text = f"this step needs a live Prometheus: {what}"
+            text = f"this step needs a live Prometheus: {what.split(': ', 1)[1]}"
         else:
             text = (
                 f"this step needs a live Prometheus: the offline engine does not evaluate {what} "
