@@ -1,14 +1,17 @@
 """Benchmark the error-signature template miner against drain3 (default settings).
 
     .venv/bin/python -m benchmarks.bench_signatures [--runs 3] [--only loghub|corpus]
+        [--loghub DIR]
 
 Downloads nothing. Two labelled sets, each system on its own:
 
 - **loghub-2k, corrected templates** (Khan et al., ICSE 2022: 2,000 lines per system, the
   ``*_2k.log_structured_corrected.csv`` files), when ``benchmarks/.data/loghub-2k/`` holds them
   (``python -m benchmarks.fetch_loghub --from DIR`` puts them there; see that script for where
-  they come from and their licence). The miners see each line's ``Content`` column, as in the
-  loghub benchmarks.
+  they come from and their licence), or from ``--loghub DIR``. The miners see each line's
+  ``Content`` column, as in the loghub benchmarks. A system's file may hold fewer than 2,000
+  lines (a sample: ``fetch_loghub --sample``); the table's "lines" column says how many were
+  used, and the heading says when it is a sample.
 - **the project's own corpus** (:mod:`benchmarks.logcorpus`: 12 systems written after
   documented formats, 2,000 lines each, made up, committed), always.
 
@@ -226,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=["loghub", "corpus"])
+    parser.add_argument("--loghub", type=Path, default=LOGHUB, metavar="DIR")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -235,14 +239,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report: list[str] = []
     if args.only != "corpus":
-        loghub = load_loghub()
+        loghub = load_loghub(args.loghub)
         if loghub:
-            report += run("loghub-2k (corrected templates)", loghub, args.runs)
+            sizes = sorted({len(lines) for lines, _ in loghub.values()})
+            title = "loghub-2k (corrected templates)"
+            if sizes != [2000]:
+                title += (
+                    f": SAMPLE, the first {sizes[0]}-{sizes[-1]} lines of each system, "
+                    "not the 2,000"
+                )
+            report += run(title, loghub, args.runs)
         else:
             report += [
                 "### loghub-2k",
                 "",
-                f"Not measured: {LOGHUB} is empty (python -m benchmarks.fetch_loghub --from DIR).",
+                f"Not measured: {args.loghub} is empty "
+                "(python -m benchmarks.fetch_loghub --from DIR).",
                 "",
             ]
     if args.only != "loghub":

@@ -19,6 +19,12 @@ sdist could not be inspected without building it; nothing relevant on npm or in 
 So the script takes a folder you copied from one of the repositories above (a clone, or an
 unpacked archive of it) and copies the corrected CSV files into place, checking what it copies.
 It downloads nothing.
+
+``--sample`` accepts files that hold fewer than the 2,000 lines (a prefix of each file, e.g.
+copied page by page through a code index), and files that keep only the columns the benchmark
+reads (``LineId``, ``Content``, ``EventTemplate``); without it such a file is refused, so that a
+truncated copy is not taken for the full set by mistake. The benchmark reports the number of
+lines it used per system either way.
 """
 
 from __future__ import annotations
@@ -48,20 +54,37 @@ def find_files(source: Path) -> dict[str, Path]:
     return found
 
 
-def check(path: Path) -> int:
-    """The number of rows; raises ValueError if the file is not a loghub structured CSV."""
+FULL = 2000  # lines per system in loghub-2k
+
+
+def check(path: Path, *, sample: bool = False) -> int:
+    """The number of rows; raises ValueError if the file is not a loghub structured CSV, or
+    (unless ``sample``) if it does not hold the 2,000 lines of loghub-2k."""
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         missing = {"LineId", "Content", "EventTemplate"} - set(reader.fieldnames or ())
         if missing:
             raise ValueError(f"{path}: no column {sorted(missing)}")
-        return sum(1 for _ in reader)
+        rows = 0
+        for rows, row in enumerate(reader, 1):
+            if row["LineId"] != str(rows) or row["Content"] is None or row["EventTemplate"] is None:
+                raise ValueError(f"{path}: row {rows} is not line {rows} with its template")
+    if rows == 0:
+        raise ValueError(f"{path}: no rows")
+    if rows != FULL and not sample:
+        raise ValueError(f"{path}: {rows} lines, not {FULL} (use --sample for a prefix)")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--from", dest="source", type=Path, required=True, metavar="DIR")
     parser.add_argument("--dest", type=Path, default=DEST)
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="accept a prefix of each file (fewer than 2,000 lines), e.g. a partial copy",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     found = find_files(args.source)
@@ -69,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         log.error("no *_2k.log_structured_corrected.csv under %s", args.source)
         return 2
     for system, path in found.items():
-        rows = check(path)
+        try:
+            rows = check(path, sample=args.sample)
+        except ValueError as exc:
+            log.error("%s", exc)
+            return 2
         target = args.dest / system / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)

@@ -11,7 +11,11 @@ Shapes (documented with their AWS sources in ``docs/alarms.md``):
   EventBridge event;
 - ``eventbridge``: a "CloudWatch Alarm State Change" event (``detail``);
 - ``alarm_action``: the event an alarm sends when it invokes a Lambda function (``alarmData``);
-- ``describe_alarms``: a DescribeAlarms item (see :func:`alarm_from_description`).
+- ``describe_alarms``: a DescribeAlarms item (see :func:`alarm_from_description`);
+- ``alertmanager``: a Prometheus Alertmanager webhook (version 4: ``receiver``, ``status``,
+  ``alerts[]``); the same JSON as an SNS ``Message`` (Amazon Managed Service for Prometheus with
+  the JSON template), or AMP's default plain-text SNS message. These are ``kind="prometheus"``
+  alarms, one per alert: :func:`parse_alarms` gives them all (``docs/prometheus.md``).
 
 Region and account come from the alarm ARN. The SNS ``Region`` field is a display name
 (``"EU (Ireland)"``) and is used only as a last resort, mapped through botocore's region table.
@@ -26,6 +30,7 @@ import json
 import logging
 import math
 import re
+import urllib.parse
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,16 +59,18 @@ __all__ = [
     "CompositeSpec",
     "MetricDataItem",
     "MetricSpec",
+    "PrometheusAlert",
     "TriggeringChild",
     "alarm_from_description",
     "normalise_statistic",
     "parse_alarm",
+    "parse_alarms",
 ]
 
 log = logging.getLogger(__name__)
 
 State = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
-Kind = Literal["metric", "metric_math", "composite", "anomaly_detection"]
+Kind = Literal["metric", "metric_math", "composite", "anomaly_detection", "prometheus"]
 Shape = Literal[
     "sns_records",
     "sns_envelope",
@@ -72,7 +79,10 @@ Shape = Literal[
     "eventbridge",
     "alarm_action",
     "describe_alarms",
+    "alertmanager",
 ]
+#: The namespace a Prometheus alert's :class:`MetricSpec` carries (catalogue rules match it).
+PROMETHEUS_NAMESPACE = "Prometheus"
 STATES: tuple[str, ...] = ("OK", "ALARM", "INSUFFICIENT_DATA")
 TREAT_MISSING = ("missing", "ignore", "breaching", "notBreaching")
 # TreatMissingData as each shape spells it -> the API value. SNS text writes the console's words
@@ -94,6 +104,14 @@ _ARN = re.compile(
 _REGION_CODE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _QUERY_ID = re.compile(r"^[a-z][A-Za-z0-9_]{0,254}$")
+# An Alertmanager notification has ``alerts`` and at least one of these.
+_ALERTMANAGER_KEYS = ("receiver", "groupKey", "version", "groupLabels", "commonLabels", "status")
+# AMP's default SNS message (Alertmanager's sns.default.message template).
+_AMP_TEXT = re.compile(r"^\s*Alerts (Firing|Resolved):\s*$", re.MULTILINE)
+# Go's time.String(): "2024-05-01 12:00:00.123 +0000 UTC" (with "m=+0.1" on a monotonic clock).
+_GO_TIME = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ([+-]\d{4}) [A-Za-z0-9+-]+(?: m=\S+)?$"
+)
 
 # CloudWatch statistic names by their case- and underscore-free spelling: SNS messages carry
 # them upper case (AVERAGE, SAMPLE_COUNT), the API wants SampleCount.
@@ -174,6 +192,42 @@ class CompositeSpec(BaseModel):
     actions_suppressed_reason: str | None = None
 
 
+class PrometheusAlert(BaseModel):
+    """One alert of an Alertmanager notification, as it came (``docs/prometheus.md``)."""
+
+    model_config = _FROZEN
+
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    #: The PromQL of the rule, from ``generatorURL``'s ``g0.expr``.
+    expression: str | None = None
+    generator_url: str | None = None
+    fingerprint: str | None = None
+    receiver: str | None = None
+    group_key: str | None = None
+    group_labels: dict[str, str] = Field(default_factory=dict)
+    common_labels: dict[str, str] = Field(default_factory=dict)
+    external_url: str | None = None
+    #: ``webhook`` (Alertmanager's JSON, bare or in SNS) or ``sns_text`` (AMP's default text).
+    delivery: Literal["webhook", "sns_text"] = "webhook"
+    #: This alert's place in its notification, and how many the notification held.
+    index: int = 0
+    count: int = 1
+
+    @field_serializer("starts_at", "ends_at", when_used="json")
+    def _ser_time(self, value: datetime | None) -> str | None:
+        return format_iso(value) if value else None
+
+    def identity(self) -> str:
+        """The alert's identity: its fingerprint, else its sorted labels."""
+        if self.fingerprint:
+            return self.fingerprint
+        return ",".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
+
+
 class Alarm(BaseModel):
     """A CloudWatch alarm state change, whatever shape it came in.
 
@@ -197,6 +251,8 @@ class Alarm(BaseModel):
     metric: MetricSpec | None = None
     metric_queries: list[MetricDataItem] = Field(default_factory=list)
     composite: CompositeSpec | None = None
+    #: The Alertmanager alert (kind ``prometheus``): labels, annotations, expression, group.
+    prometheus: PrometheusAlert | None = None
     threshold: float | None = None
     comparison_operator: str | None = None
     evaluation_periods: int | None = None
@@ -233,7 +289,8 @@ class Alarm(BaseModel):
         change (duplicate deliveries), distinct otherwise; safe as a folder name."""
         slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")[:48].strip("-")
         when = pd.Timestamp(self.state_change_time)
-        key = f"{self.arn or self.name}|{format_iso(when)}"
+        ident = self.arn or (self.prometheus.identity() if self.prometheus else None)
+        key = f"{ident or self.name}|{format_iso(when)}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:8]
         return f"{slug or 'alarm'}-{when.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
 
@@ -258,8 +315,11 @@ class Alarm(BaseModel):
 
         A metric alarm gives one query (its own id when that is a valid query id, else ``m1``);
         a metric-math or anomaly-detection alarm gives all its queries. A composite alarm has
-        no series of its own: an empty list.
+        no series of its own, and a Prometheus alert none in CloudWatch: an empty list (its
+        expression is :attr:`PrometheusAlert.expression`, for ``case.promql``).
         """
+        if self.kind == "prometheus":
+            return []
         if self.metric is not None:
             m = self.metric
             return [
@@ -342,6 +402,19 @@ def parse_alarm(payload: str | bytes | dict | Path, *, source: str | None = None
     >>> alarm = parse_alarm(Path("event.json"))  # doctest: +SKIP
     >>> alarm.region, alarm.metric.name  # doctest: +SKIP
     ('us-east-1', 'CPUUtilization')
+
+    An Alertmanager notification holding several alerts gives its first here, with a warning
+    naming the count: :func:`parse_alarms` gives them all.
+    """
+    return parse_alarms(payload, source=source)[0]
+
+
+def parse_alarms(payload: str | bytes | dict | Path, *, source: str | None = None) -> list[Alarm]:
+    """Every alarm a payload holds: one per alert of an Alertmanager notification (in payload
+    order, a notification being one alert group), else the one CloudWatch alarm.
+
+    Takes and raises what :func:`parse_alarm` does; an Alertmanager notification with no alert
+    is an :class:`~incident_lib.errors.AlarmParseError`.
     """
     if isinstance(payload, Path):
         source = source or str(payload)
@@ -364,7 +437,9 @@ def parse_alarm(payload: str | bytes | dict | Path, *, source: str | None = None
                 source=source,
             )
         doc = _loads(payload, "$", source)
-    return _guarded(lambda: _Parser(source).document(doc), source)
+    parser = _Parser(source)
+    first = _guarded(lambda: parser.document(doc), source)
+    return parser.alerts or [first]
 
 
 def alarm_from_description(
@@ -466,6 +541,8 @@ class _Parser:
     def __init__(self, source: str | None) -> None:
         self.source = source
         self.warnings: list[str] = []
+        #: Every alert of an Alertmanager notification, once read (the first is returned).
+        self.alerts: list[Alarm] = []
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -838,12 +915,15 @@ class _Parser:
             return self.alarm_action(doc, path, shape or "alarm_action")
         if "NewStateValue" in doc or "Trigger" in doc:
             return self.sns_message(doc, path, shape or "sns_message", {})
+        if "alerts" in doc and any(k in doc for k in _ALERTMANAGER_KEYS):
+            return self.alertmanager(doc, path, shape or "alertmanager", {})
         if "StateValue" in doc:
             return self.describe(doc, path, None, None)
         if "AlarmName" not in doc and "alarmName" not in doc:
             raise self.fail(
                 "not an alarm payload: expected SNS Records, an SNS notification, an SQS event, "
-                "an EventBridge event, an alarm-action event or an alarm message",
+                "an EventBridge event, an alarm-action event, an alarm message or an "
+                "Alertmanager webhook",
                 _join(path, "AlarmName"),
             )
         return self.sns_message(doc, path, shape or "sns_message", {})
@@ -855,9 +935,6 @@ class _Parser:
         mpath = _join(path, "Message")
         if env.get("Message") in (None, ""):
             raise self.fail("missing", mpath)
-        message = self.json_obj(env["Message"], mpath)
-        if "detail" in message or "alarmData" in message:  # EventBridge -> SNS target
-            return self.document(message, mpath, shape)
         topic = env.get("TopicArn")
         hints = {}
         if isinstance(topic, str) and (m := re.match(r"^arn:[^:]+:sns:([^:]+):(\d{12}):", topic)):
@@ -865,6 +942,15 @@ class _Parser:
                 "region": (f"{_join(path, 'TopicArn')}", m.group(1)),
                 "account": (f"{_join(path, 'TopicArn')}", m.group(2)),
             }
+        raw = env["Message"]
+        if isinstance(raw, str) and _AMP_TEXT.search(raw) and not raw.lstrip().startswith("{"):
+            # Amazon Managed Service for Prometheus with its default (text) SNS template.
+            return self.amp_text(raw, env, mpath, shape, hints)
+        message = self.json_obj(raw, mpath)
+        if "detail" in message or "alarmData" in message:  # EventBridge -> SNS target
+            return self.document(message, mpath, shape)
+        if "alerts" in message and any(k in message for k in _ALERTMANAGER_KEYS):
+            return self.alertmanager(message, mpath, shape, hints)
         return self.sns_message(message, mpath, shape, hints)
 
     def sns_message(
@@ -1125,6 +1211,192 @@ class _Parser:
             [(_join(path, "StateReason"), fields["reason"])],
         )
         return self.build(path, **fields)
+
+    # -- Prometheus Alertmanager ------------------------------------------------------------
+
+    def labels(self, value: Any, path: str, *, required: bool = False) -> dict[str, str]:
+        """A label or annotation set: an object of strings."""
+        if value is None and not required:
+            return {}
+        obj = self.obj(value, path)
+        out: dict[str, str] = {}
+        for key, item in obj.items():
+            if not isinstance(item, str):
+                raise self.fail(f"expected a string, got {_type_name(item)}", _join(path, key))
+            out[str(key)] = item
+        return out
+
+    def prom_time(self, value: Any, path: str) -> datetime | None:
+        """Alertmanager's times: RFC 3339, or Go's ``time.String()`` as AMP's JSON template
+        writes them (``2024-05-01 12:00:00.5 +0000 UTC``); year 1 (Go's zero time) is none."""
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            text = value.strip()
+            if m := _GO_TIME.match(text):
+                text = f"{m.group(1)}T{m.group(2)}{m.group(3)}"
+            if text.startswith("0001-01-01"):
+                return None
+            # Alertmanager writes nanoseconds; a datetime holds microseconds.
+            value = re.sub(r"(\.\d{6})\d+", r"\1", text)
+        return self.time(value, path)
+
+    def alertmanager(
+        self, doc: dict[str, Any], path: str, shape: str, hints: dict[str, tuple[str, str]]
+    ) -> Alarm:
+        """An Alertmanager notification: one alarm per alert, in :attr:`alerts`."""
+        apath = _join(path, "alerts")
+        alerts = doc.get("alerts")
+        if not isinstance(alerts, list):
+            raise self.fail(f"expected a list of alerts, got {_type_name(alerts)}", apath)
+        if not alerts:
+            raise self.fail("an Alertmanager notification with no alert", apath)
+        version = doc.get("version")
+        if version is not None and str(version) != "4":
+            self.warn(f"{_join(path, 'version')}: webhook version {_clip(version)}; read as 4")
+        group = dict(
+            receiver=self.text(doc, "receiver", path, required=False),
+            group_key=self.text(doc, "groupKey", path, required=False),
+            group_labels=self.labels(doc.get("groupLabels"), _join(path, "groupLabels")),
+            common_labels=self.labels(doc.get("commonLabels"), _join(path, "commonLabels")),
+            external_url=self.text(doc, "externalURL", path, required=False),
+        )
+        common = self.labels(doc.get("commonAnnotations"), _join(path, "commonAnnotations"))
+        truncated = doc.get("truncatedAlerts")
+        if isinstance(truncated, int) and not isinstance(truncated, bool) and truncated > 0:
+            self.warn(f"Alertmanager left {truncated} alerts out of this notification (max_alerts)")
+        region, account = hints.get("region", ("", None))[1], hints.get("account", ("", None))[1]
+        shared = list(self.warnings)
+        for i, item in enumerate(alerts):
+            ipath = f"{apath}[{i}]"
+            alert = self.obj(item, ipath)
+            self.warnings = list(shared)
+            labels = self.labels(alert.get("labels"), _join(ipath, "labels"), required=True)
+            annotations = {
+                **common,
+                **self.labels(alert.get("annotations"), _join(ipath, "annotations")),
+            }
+            status = alert.get("status", doc.get("status"))
+            if status not in ("firing", "resolved"):
+                raise self.fail(
+                    f"unknown status {_clip(status)}; expected firing or resolved",
+                    _join(ipath, "status"),
+                )
+            starts = self.prom_time(alert.get("startsAt"), _join(ipath, "startsAt"))
+            if starts is None:
+                raise self.fail("missing", _join(ipath, "startsAt"))
+            url = self.text(alert, "generatorURL", ipath, required=False)
+            spec = PrometheusAlert(
+                status=status,
+                labels=labels,
+                annotations=annotations,
+                starts_at=starts,
+                ends_at=self.prom_time(alert.get("endsAt"), _join(ipath, "endsAt")),
+                expression=self.expression(url, _join(ipath, "generatorURL")),
+                generator_url=url,
+                fingerprint=self.text(alert, "fingerprint", ipath, required=False),
+                index=i,
+                count=len(alerts),
+                **group,
+            )
+            self.alerts.append(self.prom_alarm(spec, ipath, shape, region, account))
+        if len(alerts) > 1:
+            self.warnings = shared
+            first = self.alerts[0]
+            note = f"{len(alerts)} alerts in the notification; each is an alarm (parse_alarms)"
+            self.alerts[0] = first.model_copy(update={"warnings": [*first.warnings, note]})
+        return self.alerts[0]
+
+    def expression(self, url: str | None, path: str) -> str | None:
+        """The rule's PromQL from a generator URL (``/graph?g0.expr=...``)."""
+        if not url:
+            return None
+        query = urllib.parse.urlsplit(url.replace("&amp;", "&")).query
+        values = urllib.parse.parse_qs(query).get("g0.expr")
+        if not values:
+            self.warn(f"{path}: no g0.expr in the generator URL: the expression is unknown")
+            return None
+        return values[0]
+
+    def prom_alarm(
+        self,
+        spec: PrometheusAlert,
+        path: str,
+        shape: str,
+        region: str | None,
+        account: str | None,
+    ) -> Alarm:
+        name = spec.labels.get("alertname")
+        if not name or not name.strip():
+            raise self.fail("missing (an alert needs its alertname label)", _join(path, "labels"))
+        notes = spec.annotations
+        dims = {k: v for k, v in spec.labels.items() if k != "alertname"}
+        assert spec.starts_at is not None
+        return self.build(
+            path,
+            name=name,
+            region=region,
+            account=account,
+            description=notes.get("description") or notes.get("summary") or None,
+            new_state="ALARM" if spec.status == "firing" else "OK",
+            previous_state="ALARM" if spec.status == "resolved" else None,
+            state_change_time=spec.starts_at,
+            reason=notes.get("summary") or notes.get("description") or None,
+            kind="prometheus",
+            metric=MetricSpec(namespace=PROMETHEUS_NAMESPACE, name=name, dimensions=dims),
+            prometheus=spec,
+            shape=shape,
+        )
+
+    def amp_text(
+        self,
+        text: str,
+        env: dict[str, Any],
+        path: str,
+        shape: str,
+        hints: dict[str, tuple[str, str]],
+    ) -> Alarm:
+        """AMP's default SNS message: ``Alerts Firing:`` / ``Alerts Resolved:`` then, per alert,
+        ``Labels:`` and ``Annotations:`` lists (`` - name = value``) and ``Source: URL``. It has
+        no alert times: the SNS ``Timestamp`` stands for the start, and the alarm says so."""
+        alerts: list[dict[str, Any]] = []
+        status, block = None, None
+        for line in text.splitlines():
+            stripped = line.strip()
+            if stripped in ("Alerts Firing:", "Alerts Resolved:"):
+                status = "firing" if "Firing" in stripped else "resolved"
+            elif stripped == "Labels:" and status:
+                alerts.append({"status": status, "labels": {}, "annotations": {}})
+                block = "labels"
+            elif stripped == "Annotations:" and alerts:
+                block = "annotations"
+            elif stripped.startswith("- ") and alerts and block and " = " in stripped:
+                key, _, value = stripped[2:].partition(" = ")
+                alerts[-1][block][key.strip()] = value
+            elif stripped.startswith("Source:") and alerts:
+                alerts[-1]["generatorURL"] = stripped.removeprefix("Source:").strip()
+                block = None
+        if not alerts:
+            raise self.fail("an AMP alert message with no alert (no Labels: list)", path)
+        tpath = path.rsplit(".", 1)[0] + ".Timestamp" if "." in path else "Timestamp"
+        stamp = env.get("Timestamp")
+        if stamp in (None, ""):
+            raise self.fail("missing (AMP's text message has no alert time)", tpath)
+        for alert in alerts:
+            alert["startsAt"] = stamp
+        self.warn(
+            "AMP's default text message carries no alert start time: the SNS Timestamp is used "
+            "(configure AMP's JSON template for startsAt)"
+        )
+        first = self.alertmanager({"alerts": alerts, "status": "firing"}, path, shape, hints)
+        self.alerts = [
+            a.model_copy(
+                update={"prometheus": a.prometheus.model_copy(update={"delivery": "sns_text"})}
+            )
+            for a in self.alerts
+            if a.prometheus is not None
+        ]
+        return self.alerts[0] if self.alerts else first
 
 
 def _first_path(data: list[tuple[str, dict | None]]) -> str | None:

@@ -283,6 +283,48 @@ class Case:
             out.append(q)
         return out
 
+    def promql(
+        self,
+        queries: Mapping[str, str] | str,
+        *,
+        step: int | float = 60,
+        start: Any = None,
+        end: Any = None,
+    ) -> pd.DataFrame:
+        """PromQL range queries (``query_range``), one per id: long frame ``id, label,
+        timestamp, value`` as :meth:`metrics` gives, one ``label`` per series (``{type="x"}``).
+
+        Asks the Prometheus at the ``prometheus_url`` parameter or ``$PROMETHEUS_URL``; offline,
+        the store's ``prometheus_samples`` (``docs/prometheus.md`` lists what it evaluates).
+        """
+        from incident_lib.sources.prometheus import open_prometheus, prometheus_target
+
+        if isinstance(queries, str):
+            queries = {"q": queries}
+        queries = dict(queries)
+        t0, t1 = self._window(start, end)
+
+        def fetch() -> pd.DataFrame:
+            prom = self._cached("prometheus", lambda: open_prometheus(self.params, self.source))
+            return prom.query_range(queries, t0, t1, step=step)
+
+        # An evidence run keeps the answer (RecordingSource); a replay answers from it.
+        through = getattr(self.source, "promql_range", None)
+        text = "\n".join(f"{qid}: {expr}" for qid, expr in queries.items())
+        frame = self._run(
+            "promql",
+            "query_range",
+            text,
+            {"queries": queries, "step": step},
+            t0,
+            t1,
+            (lambda: through(queries, t0, t1, step, fetch)) if through else fetch,
+            target=prometheus_target(self.params),
+        )
+        for qid, part in frame.groupby("id", sort=False):
+            self._series[str(qid)] = part
+        return frame
+
     def metric_frame(self, *ids: str) -> pd.DataFrame:
         """The long ``id, label, timestamp, value`` rows of these query ids from earlier
         :meth:`metrics` steps (the ids no step returned are left out)."""

@@ -39,6 +39,11 @@ def conda_names() -> set[str]:
             name = re.split(r"[\s=<>!~\[]", dep.strip(), maxsplit=1)[0]
             if name not in NOT_PACKAGES:
                 names.add(normalise(CONDA_TO_PYPI.get(name, name)))
+        elif isinstance(dep, dict):
+            # Packages conda-forge lacks are installed by pip (not the ``-e .`` line).
+            for line in dep.get("pip", []):
+                if not line.startswith("-"):
+                    names.add(normalise(Requirement(line).name))
     return names
 
 

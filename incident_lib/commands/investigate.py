@@ -8,6 +8,9 @@ from pathlib import Path
 
 from incident_lib.errors import BadInputError
 
+#: Alerts of one notification investigated by default: each is a notebook run (10-20 s).
+MAX_ALERTS = 5
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -15,16 +18,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="investigate an alarm event (file or name) and write the HTML report",
         description="Run the notebook that fits the alarm, with the alarm's facts as "
         "parameters, and write reports/<incident-id>/ (report.html, notebook.ipynb, "
-        "findings.json). Exit status: 0 complete, 2 bad input, 3 report written but a "
-        "section failed.",
+        "findings.json). An Alertmanager notification with several alerts is investigated "
+        "alert by alert (one report each, at most --max-alerts). Exit status: 0 complete, 2 bad "
+        "input, 3 report written but a section failed (the worst of the alerts').",
     )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument(
         "file",
         nargs="?",
-        help="alarm event JSON (SNS, SQS, EventBridge, alarm-action); '-' reads standard input",
+        help="alarm event JSON (SNS, SQS, EventBridge, alarm-action, Alertmanager webhook, AMP "
+        "through SNS); '-' reads standard input",
     )
     what.add_argument("--alarm-name", help="look the alarm up with DescribeAlarms instead")
+    p.add_argument(
+        "--max-alerts",
+        type=int,
+        default=MAX_ALERTS,
+        metavar="N",
+        help=f"alerts of one Alertmanager notification to investigate, in payload order "
+        f"(default {MAX_ALERTS}); the others are listed, not investigated",
+    )
     add_run_options(p, default_source="aws")
     p.set_defaults(func=run)
 
@@ -62,17 +75,23 @@ def add_run_options(p: argparse.ArgumentParser, *, default_source: str | None) -
 
 
 def load_alarm(args: argparse.Namespace):
-    from incident_lib.alarm import alarm_from_description, parse_alarm
+    """The alarm of ``args`` (the first alert of an Alertmanager notification)."""
+    return load_alarms(args)[0]
+
+
+def load_alarms(args: argparse.Namespace) -> list:
+    """Every alarm of ``args``: one per alert of an Alertmanager notification, else one."""
+    from incident_lib.alarm import alarm_from_description, parse_alarms
     from incident_lib.limits import MAX_ALARM_BYTES
 
     if args.file:
         if args.file == "-":
             # One byte past the limit is enough for parse_alarm to refuse an oversized payload.
-            return parse_alarm(sys.stdin.buffer.read(MAX_ALARM_BYTES + 1), source="<stdin>")
+            return parse_alarms(sys.stdin.buffer.read(MAX_ALARM_BYTES + 1), source="<stdin>")
         path = Path(args.file)
         if not path.is_file():
             raise BadInputError(f"no such file: {path}")
-        return parse_alarm(path)
+        return parse_alarms(path)
     from incident_lib.sources import open_source
 
     src = open_source(args.source, region=args.region, profile=args.profile, role_arn=args.role_arn)
@@ -84,7 +103,7 @@ def load_alarm(args: argparse.Namespace):
     items = src.describe_alarms([args.alarm_name])
     if not items:
         raise BadInputError(f"no alarm named {args.alarm_name!r} in {src.name}")
-    return alarm_from_description(items[0], region=src.region, account=src.account_id)
+    return [alarm_from_description(items[0], region=src.region, account=src.account_id)]
 
 
 def execute(alarm, args: argparse.Namespace, source: str) -> int:
@@ -130,9 +149,28 @@ def execute(alarm, args: argparse.Namespace, source: str) -> int:
 def run(args: argparse.Namespace) -> int:
     # Options first: a wrong window or --out costs no DescribeAlarms call and no progress line.
     _check(args)
+    limit = getattr(args, "max_alerts", MAX_ALERTS)
+    if limit < 1:
+        raise BadInputError(f"--max-alerts: {limit} is not a positive number of alerts")
     if not args.quiet:
         _show_aws_progress()
-    return execute(load_alarm(args), args, args.source)
+    alarms = load_alarms(args)
+    if len(alarms) == 1:
+        return execute(alarms[0], args, args.source)
+    from incident_lib.redact import mask_secrets
+
+    # One investigation per alert of the group: each alert has its own labels (instance, type)
+    # and so its own series; the reports are written one after the other.
+    chosen, skipped = alarms[:limit], alarms[limit:]
+    left = f", {len(skipped)} left out (--max-alerts)" if skipped else ""
+    print(
+        f"… {len(alarms)} alerts in the notification: investigating {len(chosen)} in turn{left}",
+        file=sys.stderr,
+    )
+    for alarm in skipped:
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(alarm.metric.dimensions.items()))
+        print(mask_secrets(f"… not investigated: {alarm.name} {{{labels}}}"), file=sys.stderr)
+    return max(execute(alarm, args, args.source) for alarm in chosen)
 
 
 def _check(args: argparse.Namespace) -> None:

@@ -80,6 +80,7 @@ KIND_METHOD = {
     "history": "alarm_history",
     "changes": "change_events",
     "list_metrics": "list_metrics",
+    "promql": "promql_range",
 }
 
 

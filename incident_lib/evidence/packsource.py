@@ -110,6 +110,18 @@ class PackSource(LocalSource):
             return frame
         return result.get("value")
 
+    def promql_range(
+        self,
+        queries: Mapping[str, str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        step: float | int,
+        fetch: Callable[[], pd.DataFrame],
+    ) -> pd.DataFrame:
+        """A ``case.promql`` step answered as the run's Prometheus answered it; one the run did
+        not make goes to ``fetch`` (the live server, or the samples of a store)."""
+        return self._answer("promql_range", rec.promql_request(queries, start, end, step), fetch)
+
     # -- the Source interface --------------------------------------------------------------
     def metric_data(
         self, queries: Sequence[MetricQuery], start: pd.Timestamp, end: pd.Timestamp

@@ -122,6 +122,14 @@ def aws_call_request(service: str, operation: str, parameters: Mapping[str, Any]
     return {"service": service, "operation": operation, "parameters": dict(parameters)}
 
 
+def promql_request(
+    queries: Mapping[str, str], start: Any, end: Any, step: float | int
+) -> dict[str, Any]:
+    """A PromQL range step: its queries, window and step (not the server: a replay asks the
+    pack whichever Prometheus the run had)."""
+    return {"queries": dict(queries), "start": _iso(start), "end": _iso(end), "step": step}
+
+
 def masked_request(request: Mapping[str, Any]) -> dict[str, Any]:
     """The request as the pack keeps it: plain JSON, secrets masked."""
     return mask_json(json.loads(canonical_json(dict(request))))
@@ -469,6 +477,20 @@ class RecordingSource(Source):
             aws_call_request(service, operation, parameters),
             lambda: self.inner.aws_call(service, operation, parameters),
         )
+
+    def promql_range(
+        self,
+        queries: Mapping[str, str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        step: float | int,
+        fetch: Callable[[], pd.DataFrame],
+    ) -> pd.DataFrame:
+        """A ``case.promql`` step, answered by ``fetch`` (the Prometheus the run asks) and
+        kept like any other answer."""
+        inner = getattr(self.inner, "promql_range", None)  # a replay's pack answers first
+        answer = (lambda: inner(queries, start, end, step, fetch)) if inner else fetch
+        return self._record("promql_range", promql_request(queries, start, end, step), answer)
 
     # -- recording -------------------------------------------------------------------------
     def _record(self, method: str, request: dict[str, Any], fetch: Callable[[], Any]) -> Any:

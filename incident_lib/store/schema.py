@@ -90,10 +90,20 @@ TABLES: dict[str, pa.Schema] = {
             ("recorded_at", TS),
         ]
     ),
+    # Prometheus samples (raw, as a TSDB holds them): answered offline by
+    # incident_lib.sources.promql_local for the PromQL the notebooks use.
+    "prometheus_samples": pa.schema(
+        [
+            ("metric_name", pa.string()),  # __name__
+            ("labels", pa.string()),  # canonical JSON object of the other labels, keys sorted
+            ("timestamp", TS),
+            ("value", pa.float64()),
+        ]
+    ),
 }
 
 #: Tables added after version 1 shipped: a store without them reads as if they were empty.
-OPTIONAL_TABLES = frozenset({"aws_calls"})
+OPTIONAL_TABLES = frozenset({"aws_calls", "prometheus_samples"})
 
 # Columns that may not be null in a valid store.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -103,6 +113,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "alarm_history": ("alarm_name", "timestamp", "history_item_type"),
     "changes": ("event_id", "event_time", "event_name"),
     "aws_calls": ("service", "operation", "parameters", "response"),
+    "prometheus_samples": ("metric_name", "labels", "timestamp", "value"),
 }
 
 

@@ -38,6 +38,7 @@ _TIME_COLUMNS = {
     "changes": "event_time",
     "alarms": None,
     "aws_calls": None,
+    "prometheus_samples": "timestamp",
 }
 
 
@@ -246,6 +247,24 @@ class StoreWriter:
         ]
         if rows:
             self._append("aws_calls", pd.DataFrame(rows))
+
+    def add_prometheus_samples(self, frame: pd.DataFrame) -> None:
+        """Prometheus samples: ``metric_name`` (or a ``__name__`` label), ``labels`` (dicts or
+        JSON objects; ``__name__`` there is taken as the metric name), ``timestamp``, ``value``.
+        """
+        frame = frame.copy()
+        names = list(frame["metric_name"]) if "metric_name" in frame else [None] * len(frame)
+        labels = []
+        for i, raw in enumerate(frame["labels"].tolist()):
+            value = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+            if not isinstance(value, dict):
+                raise StoreError("labels must be JSON objects", column="labels")
+            name = value.pop("__name__", None)
+            names[i] = names[i] or name
+            labels.append(canonical_json({str(k): str(v) for k, v in value.items()}))
+        frame["metric_name"] = names
+        frame["labels"] = labels
+        self._append("prometheus_samples", frame)
 
     def set_scenario(self, scenario: Mapping[str, Any]) -> None:
         """Scenario name, seed and ground truth, kept in the descriptor."""

@@ -33,6 +33,7 @@ def test_round_trip(sample_store: Path) -> None:
         "alarm_history": 1,
         "changes": 1,
         "aws_calls": 0,
+        "prometheus_samples": 0,
     }
     assert store.time_range == (T0 - pd.Timedelta(minutes=10), T0 + pd.Timedelta(minutes=1))
     assert store.ground_truth == {"cause": "bad deploy", "onset": "2026-01-01T00:00:00+00:00"}
