@@ -260,3 +260,18 @@ def test_a_duplicate_during_the_run_waits_for_its_report(demo, monkeypatch, tmp_
     thread.join()
     assert (outcome.kind, outcome.detail) == ("duplicate", "file:///r")
     assert Worker(sink=sink, busy_wait=0).handle(body).kind == "duplicate"
+
+
+def test_an_alertmanager_webhook_is_investigated_not_bad(monkeypatch, tmp_path: Path) -> None:
+    import incident_lib.run
+
+    def reached(alarm, **kwargs):
+        raise OSError(f"investigating {alarm.incident_id}")
+
+    monkeypatch.setattr(incident_lib.run, "investigate", reached)
+    fixture = (
+        Path(__file__).parents[1]
+        / "fixtures/alarms/alertmanager/webhook_v4_high_error_rate_two_alerts.json"
+    )
+    outcome = Worker(sink=LocalSink(tmp_path)).handle(fixture.read_bytes())
+    assert outcome.kind == "failed" and outcome.detail.startswith("OSError: investigating ")
