@@ -202,7 +202,8 @@ def deploy_markers(case: Case) -> list[tuple[pd.Timestamp, str]]:
         frame = case.changes()
     except Exception:
         return []
-    deploys = frame[frame["event_name"].astype(str).map(is_deploy)]
+    # astype(bool): on an empty frame map() gives object dtype, which would select columns.
+    deploys = frame[frame["event_name"].astype(str).map(is_deploy).astype(bool)]
     groups: list[list[tuple[pd.Timestamp, str]]] = []
     for row in deploys.sort_values("event_time").itertuples():
         item = (row.event_time, short_event(row.event_name))

@@ -1,0 +1,212 @@
+"""Scenarios of the alert catalogue, declared with the service kit (``services.py``,
+``recipes.py``). All on 2026-11-20 (UTC), account 123456789012, us-east-1. Each one's ground
+truth says the onset, the cause, the culprit change or none, and what the findings must say.
+
+- ``apigateway_backend_deploy``: a deploy of ``orders-api-handler`` breaks ``POST /orders``
+  (KeyError); the API's 5XXError alarm fires. Culprit: the deploy.
+- ``apigateway_dynamodb_throttle``: a bulk import floods the ``bookings`` table; it throttles,
+  ``bookings-api-handler`` fails and times out (504 at 29 s); a clean deploy 45 min earlier
+  and another team's change are in CloudTrail. Culprit: **none**.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from incident_lib.scenarios import recipes as r
+from incident_lib.scenarios.services import (
+    AlarmOn,
+    Logs,
+    Requests,
+    ServiceScenario,
+    Traffic,
+    api_change,
+    fail,
+    lambda_deploy_change,
+    over_capacity,
+    surge,
+)
+
+DAY = "2026-11-20"
+
+
+def at(hhmmss: str) -> pd.Timestamp:
+    """``"12:01:40"`` on the scenarios' day, UTC."""
+    return pd.Timestamp(f"{DAY}T{hhmmss}Z")
+
+
+def minutes(n: float) -> pd.Timedelta:
+    return pd.Timedelta(minutes=n)
+
+
+START, END = at("11:00:00"), at("13:20:00")
+ROUTES = {"GET /orders": 0.5, "POST /orders": 0.3, "GET /orders/{id}": 0.2}
+OLD_ERROR = "TimeoutError: inventory service did not respond after 3000 ms"
+
+
+def _api_app(api: str, api_id: str, fn: str, table: str, routes: dict[str, float]) -> dict:
+    """The parts every API -> Lambda -> DynamoDB scenario shares: metrics, logs, calls."""
+    access = f"/aws/apigateway/{api}/prod"
+    return {
+        "metrics": [
+            *r.apigateway_metrics(api, "prod", "api"),
+            *r.apigateway_metrics(api, "staging", "staging"),
+            *r.lambda_metrics(fn, "api", errors=r.outcome_is("error", "timeout")),
+            *r.dynamodb_metrics(table, "db", provisioned_read=400, provisioned_write=100),
+        ],
+        "logs": [
+            Logs(access, "api", r.access_log_line),
+            Logs(
+                f"/aws/lambda/{fn}",
+                "api",
+                r.lambda_error_line(),
+                where=r.outcome_is("error", "timeout"),
+            ),
+        ],
+        "calls": [
+            *r.apigateway_calls(api, api_id, "prod", list(routes), fn, access),
+            *r.lambda_calls(fn, environment={"TABLE_NAME": table, "LOG_LEVEL": "INFO"}),
+            r.describe_table(table, read=400, write=100),
+        ],
+        "resources": {
+            "api": api,
+            "stage": "prod",
+            "function": fn,
+            "table": table,
+            "access_log_group": access,
+        },
+    }
+
+
+def _background(stream: str = "api") -> list:
+    """What an API always has: 2% client errors, a trickle of an old backend timeout."""
+    return [
+        fail(stream, START, 0.02, status=404, outcome="client_error"),
+        fail(stream, START, 0.002, status=502, error=OLD_ERROR),
+    ]
+
+
+ORDERS = _api_app("orders-api", "a1b2c3d4e5", "orders-api-handler", "orders", ROUTES)
+BACKEND_DEPLOY = ServiceScenario(
+    name="apigateway_backend_deploy",
+    alert_type="apigateway_5xx",
+    description="a backend deploy breaks POST /orders: orders-api's 5XX alarm fires",
+    start=START,
+    end=END,
+    requests=[
+        Requests("api", Traffic(60, 140, duration_ms=85), ROUTES),
+        Requests("staging", Traffic(3, 8, duration_ms=90), ROUTES),
+        Requests(
+            "db", Traffic(90, 200, duration_ms=6), {"GetItem": 0.5, "Query": 0.2, "PutItem": 0.3}
+        ),
+    ],
+    effects=[
+        *_background(),
+        fail(
+            "api",
+            at("12:20:30"),
+            0.8,
+            kinds=["POST /orders"],
+            status=502,
+            error="KeyError: 'shippingAddress'",
+        ),
+    ],
+    changes=[
+        api_change(
+            at("11:52:10"),
+            "PutRolePolicy",
+            "iam.amazonaws.com",
+            [("AWS::IAM::Role", "reporting-etl-role")],
+            {"roleName": "reporting-etl-role", "policyName": "s3-read"},
+        ),
+        lambda_deploy_change(at("12:20:30"), "orders-api-handler", culprit=True),
+    ],
+    alarm=AlarmOn(
+        "orders-api-5xx-prod",
+        "AWS/ApiGateway",
+        "5XXError",
+        {"ApiName": "orders-api", "Stage": "prod"},
+        threshold=10,
+    ),
+    cause="a deploy of orders-api-handler v42 breaks POST /orders (KeyError: 'shippingAddress')",
+    must_say=["POST /orders", "KeyError", "orders-api-handler"],
+    **ORDERS,
+)
+
+BOOKINGS = _api_app(
+    "bookings-api",
+    "f6g7h8i9j0",
+    "bookings-api-handler",
+    "bookings",
+    {"GET /bookings": 0.55, "POST /bookings": 0.3, "GET /bookings/{id}": 0.15},
+)
+THROTTLED = "ProvisionedThroughputExceededException: The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."  # noqa: E501
+IMPORT_FROM, IMPORT_TO = at("12:25:00"), at("13:05:00")
+DYNAMODB_THROTTLE = ServiceScenario(
+    name="apigateway_dynamodb_throttle",
+    alert_type="apigateway_5xx",
+    description="a bulk import throttles the bookings table: bookings-api returns 502/504; "
+    "no culprit change",
+    start=START,
+    end=END,
+    requests=[
+        Requests(
+            "api",
+            Traffic(50, 120, duration_ms=70),
+            {"GET /bookings": 0.55, "POST /bookings": 0.3, "GET /bookings/{id}": 0.15},
+        ),
+        Requests(
+            "staging",
+            Traffic(3, 8, duration_ms=80),
+            {"GET /bookings": 0.55, "POST /bookings": 0.3, "GET /bookings/{id}": 0.15},
+        ),
+        Requests(
+            "db", Traffic(90, 180, duration_ms=6), {"GetItem": 0.4, "Query": 0.3, "PutItem": 0.3}
+        ),
+    ],
+    effects=[
+        *_background(),
+        # The import's writes: the table's traffic quadruples, beyond what it holds a minute.
+        surge("db", IMPORT_FROM, 4.0, until=IMPORT_TO, ramp=minutes(1)),
+        over_capacity("db", 6000 / 20, error=THROTTLED, start=IMPORT_FROM),
+        fail("api", IMPORT_FROM, 0.25, until=IMPORT_TO, status=502, error=THROTTLED),
+        fail(
+            "api",
+            IMPORT_FROM,
+            0.05,
+            until=IMPORT_TO,
+            status=504,
+            outcome="timeout",
+            latency_ms=29000,
+            error="Endpoint request timed out",
+        ),
+    ],
+    changes=[
+        lambda_deploy_change(
+            at("11:40:05"), "bookings-api-handler", old_version=17, new_version=18
+        ),
+        api_change(
+            at("12:11:40"),
+            "PutParameter",
+            "ssm.amazonaws.com",
+            [("AWS::SSM::Parameter", "/reporting/export-bucket")],
+            {"name": "/reporting/export-bucket", "overwrite": True},
+        ),
+    ],
+    alarm=AlarmOn(
+        "bookings-api-5xx-prod",
+        "AWS/ApiGateway",
+        "5XXError",
+        {"ApiName": "bookings-api", "Stage": "prod"},
+        threshold=10,
+    ),
+    onset=IMPORT_FROM,
+    cause="the bookings DynamoDB table throttles (a bulk import exceeds its provisioned "
+    "capacity); the backend fails with ProvisionedThroughputExceededException and times out",
+    must_say=["No related change found", "bookings", "ProvisionedThroughputExceededException"],
+    **BOOKINGS,
+)
+
+ALL = (BACKEND_DEPLOY, DYNAMODB_THROTTLE)
+for _scenario in ALL:
+    _scenario.register()

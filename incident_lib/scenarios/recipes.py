@@ -1,0 +1,415 @@
+"""Ready-made pieces for :mod:`incident_lib.scenarios.services` declarations: the metrics a
+service publishes for a request stream, its log lines, and the read-only calls a runbook makes
+about it, in the shapes AWS uses. Each returns plain kit objects, so a scenario mixes them with
+its own. Add a service here (EC2, RDS, ALB ...) the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from incident_lib.scenarios.lambda_logs import app_line, error_payload
+from incident_lib.scenarios.services import (
+    ACCOUNT,
+    REGION,
+    Call,
+    Context,
+    Gauge,
+    Metric,
+    Where,
+    iso,
+    recorded,
+)
+
+
+def failed(frame: pd.DataFrame) -> pd.Series:
+    """Rows that did not succeed (any effect's outcome)."""
+    return frame["outcome"] != "ok"
+
+
+def status_between(lo: int, hi: int) -> Where:
+    return lambda f: (f["status"] >= lo) & (f["status"] <= hi)
+
+
+def outcome_is(*outcomes: str) -> Where:
+    return lambda f: f["outcome"].isin(outcomes)
+
+
+def not_outcome(*outcomes: str) -> Where:
+    return lambda f: ~f["outcome"].isin(outcomes)
+
+
+# -- API Gateway ---------------------------------------------------------------------------------
+def apigateway_metrics(api: str, stage: str, stream: str, *, overhead_ms: float = 12.0) -> list:
+    """AWS/ApiGateway (REST API, ``ApiName``/``Stage``): Count, 5XXError and 4XXError (a 0 or
+    a 1 per request, so Average is the rate), Latency and IntegrationLatency (raw samples)."""
+    dims = {"ApiName": api, "Stage": stage}
+    return [
+        Metric("AWS/ApiGateway", "Count", dims, stream, "count"),
+        Metric("AWS/ApiGateway", "5XXError", dims, stream, "flag", status_between(500, 599)),
+        Metric("AWS/ApiGateway", "4XXError", dims, stream, "flag", status_between(400, 499)),
+        Metric("AWS/ApiGateway", "Latency", dims, stream, "samples", unit="Milliseconds"),
+        Metric(
+            "AWS/ApiGateway",
+            "IntegrationLatency",
+            dims,
+            stream,
+            "samples",
+            not_outcome("client_error"),
+            unit="Milliseconds",
+        ),
+    ]
+
+
+def access_log_line(row: Mapping[str, Any]) -> str:
+    """A REST API access log line in JSON ($context variables), one per request."""
+    method, _, path = str(row["kind"]).partition(" ")
+    status = int(row["status"])
+    latency = float(row["latency_ms"])
+    integration = {
+        "ok": 200,
+        "error": 200,  # a Lambda proxy function error: the integration answered, API says 502
+        "timeout": None,
+        "client_error": None,
+    }.get(str(row["outcome"]), 200)
+    error = {
+        "timeout": "Endpoint request timed out",
+        "error": "Lambda function error" if status == 502 else "",
+    }.get(str(row["outcome"]), "")
+    return json.dumps(
+        {
+            "requestId": row["request_id"],
+            "ip": row["client"],
+            "requestTime": iso(row["time"]),
+            "httpMethod": method,
+            "resourcePath": path,
+            "status": status,
+            "protocol": "HTTP/1.1",
+            "responseLength": 0 if status >= 400 else 512,
+            "responseLatency": round(latency),
+            "integrationLatency": None if integration is None else round(latency * 0.92),
+            "integrationStatus": integration,
+            "integrationError": error or None,
+        },
+        separators=(",", ":"),
+    )
+
+
+def apigateway_calls(
+    api: str, api_id: str, stage: str, routes: Sequence[str], function: str, access_group: str
+) -> list[Call]:
+    """GetRestApis, GetStage (access logging to ``access_group``) and GetResources with the
+    methods' Lambda proxy integrations to ``function``."""
+    fn_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+    uri = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{fn_arn}/invocations"
+    resources: dict[str, dict[str, Any]] = {}
+    for i, route in enumerate(routes):
+        method, _, path = route.partition(" ")
+        res = resources.setdefault(
+            path,
+            {"id": f"r{i}x{len(path)}", "path": path, "resourceMethods": {}},
+        )
+        res["resourceMethods"][method] = {
+            "httpMethod": method,
+            "authorizationType": "NONE",
+            "methodIntegration": {
+                "type": "AWS_PROXY",
+                "httpMethod": "POST",
+                "uri": uri,
+                "timeoutInMillis": 29000,
+            },
+        }
+    return [
+        recorded(
+            "apigateway",
+            "GetRestApis",
+            {"items": [{"id": api_id, "name": api, "createdDate": "2025-03-02T10:11:12Z"}]},
+            limit=500,
+        ),
+        recorded(
+            "apigateway",
+            "GetStage",
+            {
+                "stageName": stage,
+                "deploymentId": "d3pl0y",
+                "accessLogSettings": {
+                    "destinationArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{access_group}",
+                    "format": '{"requestId":"$context.requestId","status":"$context.status"}',
+                },
+                "methodSettings": {
+                    "*/*": {"throttlingBurstLimit": 5000, "throttlingRateLimit": 10000.0}
+                },
+                "lastUpdatedDate": "2026-10-01T08:00:00Z",
+            },
+            restApiId=api_id,
+            stageName=stage,
+        ),
+        recorded(
+            "apigateway",
+            "GetResources",
+            {"items": list(resources.values())},
+            restApiId=api_id,
+            embed=["methods"],
+        ),
+    ]
+
+
+# -- Lambda --------------------------------------------------------------------------------------
+def lambda_metrics(
+    function: str, stream: str, *, errors: Where = failed, throttled: Where | None = None
+) -> list:
+    """AWS/Lambda for ``function`` invoked once per row of ``stream``: Invocations, Errors,
+    Throttles (flags), Duration (raw samples) and ConcurrentExecutions (mean in flight)."""
+    dims = {"FunctionName": function}
+    ran = (lambda f: ~throttled(f)) if throttled is not None else None
+    no = throttled or (lambda f: pd.Series(False, index=f.index))
+    return [
+        Metric("AWS/Lambda", "Invocations", dims, stream, "count", ran),
+        Metric("AWS/Lambda", "Errors", dims, stream, "flag", errors),
+        Metric("AWS/Lambda", "Throttles", dims, stream, "flag", no),
+        Metric("AWS/Lambda", "Duration", dims, stream, "samples", ran, unit="Milliseconds"),
+        Gauge(
+            "AWS/Lambda",
+            "ConcurrentExecutions",
+            dims,
+            lambda ctx: concurrency(ctx, stream, ran),
+            noise=0.05,
+        ),
+    ]
+
+
+def concurrency(ctx: Context, stream: str, where: Where | None = None) -> np.ndarray:
+    """Mean executions in flight per minute: requests x mean duration / 60 s (at least 1 when
+    any ran)."""
+    n = ctx.counts(stream, where)
+    busy = n * ctx.mean(stream, "latency_ms", where) / 60_000.0
+    return np.where(n > 0, np.maximum(busy, 1.0), 0.0)
+
+
+_STACKS = {
+    "default": [("/var/task/app.py", 57, "handler", "return process(event)")],
+}
+
+
+def lambda_error_line(
+    stack: Sequence[tuple[str, int, str, str]] = (),
+) -> Any:
+    """A Lambda application ERROR line (JSON with errorType/errorMessage) for a failed row whose
+    ``error`` is ``"Type: message"``; ``Task timed out after N seconds`` for a timeout."""
+    frames = list(stack) or _STACKS["default"]
+
+    def line(row: Mapping[str, Any]) -> str:
+        ts = row["time"] + pd.Timedelta(milliseconds=float(row["latency_ms"]))
+        if row["outcome"] == "timeout":
+            return f"{iso(ts)} {row['request_id']} Task timed out after 30.03 seconds\n"
+        etype, _, msg = str(row["error"]).partition(": ")
+        body = error_payload(
+            str(row["request_id"]),
+            error_type=etype or "Error",
+            error_message=msg,
+            stack=frames,
+            extra={"route": row["kind"]},
+        )
+        return app_line(ts, str(row["request_id"]), "ERROR", body)
+
+    return line
+
+
+def lambda_calls(
+    function: str,
+    *,
+    timeout: int = 30,
+    memory: int = 1024,
+    environment: Mapping[str, str] | None = None,
+    reserved: int | None = None,
+    account_limit: int = 1000,
+    unreserved_min: int = 100,
+) -> list[Call]:
+    """GetFunctionConfiguration, GetFunctionConcurrency and GetAccountSettings of ``function``."""
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+    return [
+        recorded(
+            "lambda",
+            "GetFunctionConfiguration",
+            {
+                "FunctionName": function,
+                "FunctionArn": arn,
+                "Runtime": "python3.12",
+                "Handler": "app.handler",
+                "Timeout": timeout,
+                "MemorySize": memory,
+                "LastModified": "2026-11-12T09:14:03.000+0000",
+                "Version": "$LATEST",
+                "Environment": {"Variables": dict(environment or {})},
+                "State": "Active",
+                "LastUpdateStatus": "Successful",
+            },
+            FunctionName=function,
+        ),
+        recorded(
+            "lambda",
+            "GetFunctionConcurrency",
+            {"ReservedConcurrentExecutions": reserved} if reserved is not None else {},
+            FunctionName=function,
+        ),
+        recorded(
+            "lambda",
+            "GetAccountSettings",
+            {
+                "AccountLimit": {
+                    "TotalCodeSize": 80530636800,
+                    "CodeSizeUnzipped": 262144000,
+                    "CodeSizeZipped": 52428800,
+                    "ConcurrentExecutions": account_limit,
+                    "UnreservedConcurrentExecutions": max(
+                        account_limit - (reserved or 0), unreserved_min
+                    ),
+                },
+                "AccountUsage": {"TotalCodeSize": 912345678, "FunctionCount": 57},
+            },
+        ),
+    ]
+
+
+# -- DynamoDB ------------------------------------------------------------------------------------
+def dynamodb_metrics(
+    table: str,
+    stream: str,
+    *,
+    write_kinds: Sequence[str] = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"),
+    throttled: Where | None = None,
+    provisioned_read: float | None = None,
+    provisioned_write: float | None = None,
+    units_per_request: float = 1.0,
+) -> list:
+    """AWS/DynamoDB for ``table`` serving ``stream`` (a row per operation, ``kind`` the
+    operation): ThrottledRequests per ``Operation``, Read/WriteThrottleEvents, consumed
+    capacity per minute, provisioned capacity when given, SuccessfulRequestLatency."""
+    is_throttled = throttled or outcome_is("throttled")
+    writes = set(write_kinds)
+    out: list = []
+    kinds_seen = ("GetItem", "Query", "Scan", *write_kinds)
+    for op in kinds_seen:
+        out.append(
+            Metric(
+                "AWS/DynamoDB",
+                "ThrottledRequests",
+                {"TableName": table, "Operation": op},
+                stream,
+                "count",
+                lambda f, op=op: (f["kind"] == op) & is_throttled(f),
+            )
+        )
+        out.append(
+            Metric(
+                "AWS/DynamoDB",
+                "SuccessfulRequestLatency",
+                {"TableName": table, "Operation": op},
+                stream,
+                "samples",
+                lambda f, op=op: (f["kind"] == op) & ~is_throttled(f),
+                unit="Milliseconds",
+            )
+        )
+    dims = {"TableName": table}
+
+    def is_write(f: pd.DataFrame) -> pd.Series:
+        return f["kind"].isin(writes)
+
+    out += [
+        Metric("AWS/DynamoDB", "ThrottledRequests", dims, stream, "count", is_throttled),
+        Metric(
+            "AWS/DynamoDB",
+            "WriteThrottleEvents",
+            dims,
+            stream,
+            "count",
+            lambda f: is_write(f) & is_throttled(f),
+        ),
+        Metric(
+            "AWS/DynamoDB",
+            "ReadThrottleEvents",
+            dims,
+            stream,
+            "count",
+            lambda f: ~is_write(f) & is_throttled(f),
+        ),
+        Gauge(
+            "AWS/DynamoDB",
+            "ConsumedWriteCapacityUnits",
+            dims,
+            lambda ctx: (
+                ctx.counts(stream, lambda f: is_write(f) & ~is_throttled(f)) * units_per_request
+            ),
+            noise=0.0,
+        ),
+        Gauge(
+            "AWS/DynamoDB",
+            "ConsumedReadCapacityUnits",
+            dims,
+            lambda ctx: (
+                ctx.counts(stream, lambda f: ~is_write(f) & ~is_throttled(f))
+                * units_per_request
+                * 0.5
+            ),
+            noise=0.0,
+        ),
+    ]
+    # Provisioned capacity is per second; consumed is a per-minute Sum: both shown per minute
+    # by the notebook (x 60), as the console does.
+    if provisioned_write is not None:
+        out.append(
+            Gauge("AWS/DynamoDB", "ProvisionedWriteCapacityUnits", dims, provisioned_write, 0.0)
+        )
+    if provisioned_read is not None:
+        out.append(
+            Gauge("AWS/DynamoDB", "ProvisionedReadCapacityUnits", dims, provisioned_read, 0.0)
+        )
+    return out
+
+
+def describe_table(
+    table: str,
+    *,
+    billing: str = "PROVISIONED",
+    read: int = 0,
+    write: int = 0,
+    indexes: Sequence[str] = (),
+    last_increase: str = "2026-10-20T08:00:00Z",
+) -> Call:
+    """DescribeTable of ``table`` (provisioned or PAY_PER_REQUEST)."""
+    throughput = {
+        "ReadCapacityUnits": read,
+        "WriteCapacityUnits": write,
+        "NumberOfDecreasesToday": 0,
+        "LastIncreaseDateTime": last_increase,
+    }
+    body: dict[str, Any] = {
+        "TableName": table,
+        "TableArn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}",
+        "TableStatus": "ACTIVE",
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "BillingModeSummary": {"BillingMode": billing},
+        "ProvisionedThroughput": throughput,
+        "ItemCount": 18234012,
+        "TableSizeBytes": 9123456789,
+    }
+    if indexes:
+        body["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": name,
+                "IndexStatus": "ACTIVE",
+                "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}],
+                "ProvisionedThroughput": throughput,
+            }
+            for name in indexes
+        ]
+    return recorded("dynamodb", "DescribeTable", {"Table": body}, TableName=table)

@@ -1,0 +1,293 @@
+"""Steps the catalogue's service notebooks share (API Gateway, Lambda throttles, DynamoDB ...):
+what sits behind an API, which part of the traffic fails, whether a downstream metric moved
+with the incident, and the findings built from them.
+
+Like :mod:`incident_lib.steps` (which these build on), each takes what a notebook cell fetched
+with the :class:`~incident_lib.notebook.Case` verbs and returns a table or a finding, keeping
+what it concluded in ``case.state`` for the findings section.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from incident_lib.errors import NoDataError
+from incident_lib.findings import Evidence, Finding
+from incident_lib.notebook import Case
+from incident_lib.steps import DEFAULT_LEAD
+
+__all__ = [
+    "Movement",
+    "access_log_groups",
+    "add_resources",
+    "api_integrations",
+    "backend_functions",
+    "breakdown_finding",
+    "breakdown_table",
+    "moved_finding",
+    "movement",
+    "summary",
+    "tables_of",
+]
+
+#: A Lambda function named in an integration URI or an ARN: ``...:function:NAME[:qualifier]``.
+_FUNCTION = re.compile(r":function:([A-Za-z0-9_-]+)")
+
+
+# -- what is behind an API -----------------------------------------------------------------------
+def api_integrations(resources: Mapping[str, Any]) -> pd.DataFrame:
+    """The methods of a REST API (GetResources with ``embed=methods``) or the integrations of
+    an HTTP API (apigatewayv2 GetIntegrations/GetRoutes): ``route, type, uri, timeout_ms,
+    function``."""
+    rows: list[dict[str, Any]] = []
+    for res in resources.get("items", []) or []:
+        for method, spec in (res.get("resourceMethods") or {}).items():
+            integ = (spec or {}).get("methodIntegration") or {}
+            rows.append(_integration_row(f"{method} {res.get('path', '')}", integ))
+    for item in resources.get("Items", []) or []:  # apigatewayv2
+        rows.append(
+            _integration_row(
+                str(item.get("RouteKey") or item.get("IntegrationId") or ""),
+                {
+                    "type": item.get("IntegrationType"),
+                    "uri": item.get("IntegrationUri"),
+                    "timeoutInMillis": item.get("TimeoutInMillis"),
+                },
+            )
+        )
+    if not rows:
+        raise NoDataError("the API has no methods with an integration")
+    return pd.DataFrame(rows)
+
+
+def _integration_row(route: str, integ: Mapping[str, Any]) -> dict[str, Any]:
+    uri = str(integ.get("uri") or "")
+    found = _FUNCTION.search(uri)
+    return {
+        "route": route,
+        "type": integ.get("type"),
+        "uri": uri,
+        "timeout_ms": integ.get("timeoutInMillis"),
+        "function": found.group(1) if found else "",
+    }
+
+
+def backend_functions(case: Case, integrations: pd.DataFrame | None) -> list[str]:
+    """The Lambda functions behind the API: the catalogue's ``backend_functions`` first, then
+    those the integrations name. Added to the case's resources (for the change ranking)."""
+    names = [str(f) for f in case.params.get("backend_functions") or []]
+    if integrations is not None and "function" in integrations:
+        names += [f for f in integrations["function"] if f]
+    names = list(dict.fromkeys(names))
+    case.params["backend_functions"] = names
+    add_resources(case, names)
+    return names
+
+
+def access_log_groups(case: Case, stage: Mapping[str, Any] | None) -> list[str]:
+    """The stage's access log groups: the catalogue's ``log_groups`` when it maps the API,
+    else the stage's access log destination (GetStage ``accessLogSettings``), else none."""
+    if case.log_groups:
+        return list(case.log_groups)
+    stage = stage or {}
+    settings = stage.get("accessLogSettings") or stage.get("AccessLogSettings") or {}
+    arn = str(settings.get("destinationArn") or settings.get("DestinationArn") or "")
+    if ":log-group:" in arn:
+        return [arn.split(":log-group:", 1)[1].removesuffix(":*")]
+    return []
+
+
+def tables_of(case: Case, configurations: Iterable[Mapping[str, Any]]) -> list[str]:
+    """DynamoDB tables the backends use: the catalogue's ``tables``, then the values of
+    environment variables named ``*TABLE*`` in the functions' configurations."""
+    names = [str(t) for t in case.params.get("tables") or []]
+    for config in configurations:
+        env = ((config or {}).get("Environment") or {}).get("Variables") or {}
+        names += [str(v) for k, v in env.items() if "TABLE" in k.upper() and v]
+    names = list(dict.fromkeys(n for n in names if n and "*" not in n))
+    case.params["tables"] = names
+    add_resources(case, names)
+    return names
+
+
+def add_resources(case: Case, names: Iterable[str]) -> None:
+    """Count ``names`` among the alarm's resources: changes to them are related."""
+    current = [str(n) for n in case.params.get("resource_names") or []]
+    case.params["resource_names"] = list(dict.fromkeys([*current, *[n for n in names if n]]))
+
+
+# -- which part of the traffic fails -------------------------------------------------------------
+def breakdown_table(
+    case: Case, frame: pd.DataFrame, *, by: Sequence[str], failed: str, total: str, what: str
+) -> pd.DataFrame:
+    """A Logs Insights ``stats ... by`` frame with a failed and a total count per group, as
+    a table with the failure rate and each group's share of the failures; kept for
+    :func:`breakdown_finding` (``what`` names the groups: "route", "operation")."""
+    if frame.empty:
+        raise NoDataError(f"no requests per {what} in the window")
+    out = frame.copy()
+    out[failed] = pd.to_numeric(out[failed], errors="coerce").fillna(0).astype(int)
+    out[total] = pd.to_numeric(out[total], errors="coerce").fillna(0).astype(int)
+    out.insert(0, what, out[list(by)].astype(str).agg(" ".join, axis=1).str.strip())
+    all_failed = max(int(out[failed].sum()), 1)
+    out["failure_rate_%"] = (100 * out[failed] / out[total].clip(lower=1)).round(1)
+    out["share_of_failures_%"] = (100 * out[failed] / all_failed).round(1)
+    out = out.sort_values(failed, ascending=False, ignore_index=True)
+    case.state["breakdown"] = (out, what, failed, total)
+    return out
+
+
+def breakdown_finding(case: Case, *, concentrated: float = 60.0) -> Finding | None:
+    """Where the failures are: one group (route, operation) carrying most of them, or spread
+    over all, from :func:`breakdown_table`."""
+    kept = case.state.get("breakdown")
+    if kept is None:
+        return None
+    table, what, failed, total = kept
+    n_failed = int(table[failed].sum())
+    if n_failed == 0:
+        return Finding(
+            kind="breakdown",
+            title=f"No failures in the logs per {what} since the onset",
+            severity="info",
+        )
+    top = table.iloc[0]
+    share = float(top["share_of_failures_%"])
+    rate = float(top["failure_rate_%"])
+    others = table.iloc[1:]
+    other_rate = 100 * others[failed].sum() / max(int(others[total].sum()), 1)
+    if share >= concentrated:
+        title = (
+            f"Failures concentrated on {what} {top[what]}: {int(top[failed]):,} of {n_failed:,} "
+            f"({share:.0f}%); {rate:.0f}% of its requests fail"
+        )
+    else:
+        title = (
+            f"Failures spread over {int((table[failed] > 0).sum())} {what}s; the most is "
+            f"{top[what]} with {share:.0f}% of them"
+        )
+    rows = "; ".join(
+        f"{r[what]}: {int(r[failed]):,} of {int(r[total]):,} ({r['failure_rate_%']:.1f}%)"
+        for _, r in table.head(5).iterrows()
+    )
+    return Finding(
+        kind="breakdown",
+        title=title,
+        detail=f"Since the onset, per {what}: {rows}. The other {what}s fail at {other_rate:.1f}%.",
+        severity="warning",
+        evidence=(Evidence(label=f"failures per {what} (logs)", ref=f"breakdown:{what}"),),
+        data={what: str(top[what]), "share": share, "rate": rate},
+    )
+
+
+# -- did a related metric move with the incident -------------------------------------------------
+@dataclass(frozen=True)
+class Movement:
+    """A series before and since the incident's start: per-minute means, the total since,
+    and the first minute it stood out."""
+
+    before: float
+    since: float
+    total: float
+    first: pd.Timestamp | None
+
+    @property
+    def moved(self) -> bool:
+        return self.first is not None
+
+
+def movement(case: Case, qid: str, *, factor: float = 3.0, floor: float = 1.0) -> Movement:
+    """How metric query ``qid`` (an earlier step's) behaved since the incident started (the
+    onset, else 15 min before the alarm) against the hour before: ``moved`` when its mean
+    since is ``factor`` times the mean before and above ``floor``; ``first`` is the first
+    minute past both."""
+    values = case.series(qid).sort_index()
+    start = case.state["onset"].time if case.state.get("onset") else case.alarm_time - DEFAULT_LEAD
+    before = values[(values.index < start) & (values.index >= start - pd.Timedelta(hours=1))]
+    # From a minute before the onset: the onset is only as precise as its series.
+    since = values[values.index >= start - pd.Timedelta(minutes=1)]
+    b = float(before.mean()) if len(before) else 0.0
+    s = float(since.mean()) if len(since) else 0.0
+    level = max(b * factor, floor)
+    first = None
+    if s >= level:
+        over = since[since >= level]
+        first = over.index[0] if len(over) else None
+    return Movement(b, s, float(since.sum()), first)
+
+
+def moved_finding(
+    case: Case,
+    qid: str,
+    *,
+    title: str,
+    quiet: str = "",
+    unit: str = "/min",
+    severity: str = "warning",
+    kind: str = "related_metric",
+    factor: float = 3.0,
+    floor: float = 1.0,
+    absent: str = "",
+) -> Finding | None:
+    """A finding when ``qid`` moved with the incident: ``title`` formatted with ``since``
+    (first minute, HH:MM), ``total``, ``before`` and ``after`` (means). When it did not move
+    and ``quiet`` is given, an info finding saying so (the suspect ruled out); ``absent`` the
+    same when the metric has no datapoints at all."""
+    try:
+        m = movement(case, qid, factor=factor, floor=floor)
+    except NoDataError:
+        if not absent:
+            return None
+        # Some metrics (DynamoDB ThrottledRequests, SystemErrors) are only published when
+        # they happen: none in the window is an answer.
+        return Finding(
+            kind=f"{kind}_quiet",
+            title=absent,
+            detail=f"No datapoints for {qid} in the window: the metric is published only when "
+            "it happens.",
+            severity="info",
+            evidence=(Evidence(label=qid, ref=f"metric:{qid}"),),
+        )
+    facts = {
+        "total": f"{m.total:,.0f}",
+        "before": f"{m.before:,.1f}{unit}",
+        "after": f"{m.since:,.1f}{unit}",
+        "since": f"{m.first:%H:%M}" if m.first is not None else "",
+    }
+    evidence = (Evidence(label=qid, ref=f"metric:{qid}"),)
+    if m.moved:
+        return Finding(
+            kind=kind,
+            title=title.format(**facts),
+            detail=f"Mean {facts['before']} in the hour before the incident, {facts['after']} "
+            f"since; first stood out at {facts['since']} UTC.",
+            severity=severity,  # type: ignore[arg-type]
+            time=m.first,
+            evidence=evidence,
+            data={"query": qid, **facts},
+        )
+    if quiet:
+        return Finding(
+            kind=f"{kind}_quiet",
+            title=quiet.format(**facts),
+            detail=f"Mean {facts['before']} before, {facts['after']} since: no departure.",
+            severity="info",
+            evidence=evidence,
+        )
+    return None
+
+
+def summary(case: Case, findings: Sequence[Finding | None]) -> str:
+    """The banner line: the culprit change, else the causes found (a downstream that moved, a
+    new error), else the first finding."""
+    found = [f for f in findings if f is not None]
+    head = [f.title for f in found if f.kind == "culprit_change"]
+    head += [f.title for f in found if f.kind in ("related_metric", "new_signature", "cause")]
+    if head:
+        return "; ".join(head[:3])
+    return found[0].title if found else f"{case.alarm.name}: no clear cause found"
