@@ -29,8 +29,14 @@ __all__ = [
     "backend_functions",
     "breakdown_finding",
     "breakdown_table",
+    "concurrency_limits",
+    "consumers_finding",
+    "consumers_table",
+    "limit_finding",
     "moved_finding",
     "movement",
+    "peak_since",
+    "queues_of",
     "summary",
     "tables_of",
 ]
@@ -291,3 +297,161 @@ def summary(case: Case, findings: Sequence[Finding | None]) -> str:
     if head:
         return "; ".join(head[:3])
     return found[0].title if found else f"{case.alarm.name}: no clear cause found"
+
+
+# -- Lambda concurrency --------------------------------------------------------------------------
+def concurrency_limits(
+    case: Case, function: str, reserved: Mapping[str, Any], account: Mapping[str, Any]
+) -> pd.DataFrame:
+    """The limits a function's concurrency meets (GetFunctionConcurrency,
+    GetAccountSettings): its reserved concurrency, else the account's unreserved pool shared
+    with every function without a reservation. Kept for :func:`limit_finding`."""
+    own = (reserved or {}).get("ReservedConcurrentExecutions")
+    limit = (account or {}).get("AccountLimit") or {}
+    total = limit.get("ConcurrentExecutions")
+    unreserved = limit.get("UnreservedConcurrentExecutions")
+    case.state["concurrency_limits"] = {
+        "function": function,
+        "reserved": own,
+        "account": total,
+        "unreserved": unreserved,
+    }
+    rows = [
+        (
+            "Reserved concurrency of " + function,
+            own if own is not None else "none (shares the pool)",
+        ),
+        ("Account concurrency limit", total),
+        ("Unreserved pool (functions without a reservation)", unreserved),
+    ]
+    return pd.DataFrame(rows, columns=["limit", "value"]).astype({"value": str})
+
+
+def peak_since(case: Case, qid: str) -> tuple[float, float]:
+    """(mean in the hour before the incident, maximum since) of metric query ``qid``."""
+    m = movement(case, qid)
+    values = case.series(qid)
+    start = case.state["onset"].time if case.state.get("onset") else case.alarm_time - DEFAULT_LEAD
+    since = values[values.index >= start - pd.Timedelta(minutes=1)]
+    return m.before, float(since.max()) if len(since) else 0.0
+
+
+def limit_finding(
+    case: Case, *, function_qid: str, account_qid: str, near: float = 0.95
+) -> Finding | None:
+    """Which limit the throttles hit: the function's reserved concurrency, or the account's
+    pool (full, or not: then a burst or a per-function limit)."""
+    limits = case.state.get("concurrency_limits")
+    if limits is None:
+        return None
+    fn = limits["function"]
+    try:
+        fn_before, fn_peak = peak_since(case, function_qid)
+    except NoDataError:
+        fn_before = fn_peak = float("nan")
+    if limits["reserved"] is not None:
+        cap = float(limits["reserved"])
+        hit = fn_peak >= near * cap
+        title = (
+            f"{fn} reached its reserved concurrency: {fn_peak:.0f} of {cap:.0f}"
+            if hit
+            else f"{fn} stayed below its reserved concurrency ({fn_peak:.0f} of {cap:.0f})"
+        )
+        return Finding(
+            kind="cause" if hit else "limit",
+            title=title,
+            detail=f"Its concurrency averaged {fn_before:.0f} in the hour before. A reservation "
+            "is both a floor and a ceiling: traffic beyond it is throttled whatever the account "
+            "has free.",
+            severity="warning",
+            evidence=(Evidence(label=function_qid, ref=f"metric:{function_qid}"),),
+        )
+    try:
+        acc_before, acc_peak = peak_since(case, account_qid)
+    except NoDataError:
+        return None
+    cap = float(limits["unreserved"] or limits["account"] or 0)
+    if cap and acc_peak >= near * cap:
+        return Finding(
+            kind="cause",
+            title=f"The account's concurrency pool is full: {acc_peak:.0f} of {cap:.0f} "
+            f"executions ({fn} has no reserved concurrency)",
+            detail=f"The account's ConcurrentExecutions averaged {acc_before:.0f} in the hour "
+            f"before; {fn} itself peaked at {fn_peak:.0f}. Functions without a reservation "
+            "share the unreserved pool: when others fill it, this one is throttled.",
+            severity="critical",
+            evidence=(Evidence(label=account_qid, ref=f"metric:{account_qid}"),),
+            data={"account_peak": acc_peak, "limit": cap},
+        )
+    return Finding(
+        kind="limit",
+        title=f"The account's pool was not full ({acc_peak:.0f} of {cap:.0f}): a burst limit "
+        "or a per-function limit throttles",
+        severity="info",
+        evidence=(Evidence(label=account_qid, ref=f"metric:{account_qid}"),),
+    )
+
+
+def consumers_table(case: Case, frame: pd.DataFrame) -> pd.DataFrame:
+    """Each function's concurrency (a long metric frame, one label per function) before the
+    incident and at its peak since, the largest growth first: who took the pool. Kept for
+    :func:`consumers_finding`."""
+    if frame.empty:
+        raise NoDataError("no per-function concurrency in the window")
+    start = case.state["onset"].time if case.state.get("onset") else case.alarm_time - DEFAULT_LEAD
+    rows = []
+    for label, part in frame.groupby("label"):
+        t = pd.DatetimeIndex(part["timestamp"])
+        before = part["value"][(t < start) & (t >= start - pd.Timedelta(hours=1))]
+        since = part["value"][t >= start - pd.Timedelta(minutes=5)]
+        rows.append(
+            {
+                "function": str(label),
+                "before_mean": round(float(before.mean()) if len(before) else 0.0, 1),
+                "peak_since": round(float(since.max()) if len(since) else 0.0, 1),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["growth"] = (table["peak_since"] - table["before_mean"]).round(1)
+    table = table.sort_values("growth", ascending=False, ignore_index=True)
+    case.state["consumers"] = table
+    return table
+
+
+def consumers_finding(case: Case) -> Finding | None:
+    """The function whose concurrency grew most with the incident, and its share of the pool."""
+    table = case.state.get("consumers")
+    if table is None or table.empty:
+        return None
+    top = table.iloc[0]
+    limits = case.state.get("concurrency_limits") or {}
+    cap = limits.get("unreserved") or limits.get("account")
+    share = f" ({100 * top['peak_since'] / cap:.0f}% of the account's {cap})" if cap else ""
+    if top["growth"] <= max(5.0, top["before_mean"]):
+        return Finding(
+            kind="limit",
+            title="No function's concurrency grew with the incident",
+            severity="info",
+        )
+    return Finding(
+        kind="cause",
+        title=f"{top['function']} took the pool: its concurrency grew from "
+        f"{top['before_mean']:.0f} to {top['peak_since']:.0f}{share}",
+        detail="; ".join(
+            f"{r.function}: {r.before_mean:.0f} -> {r.peak_since:.0f}"
+            for r in table.head(5).itertuples()
+        ),
+        severity="warning",
+        evidence=(Evidence(label="concurrency per function", ref="consumers"),),
+        data={"function": str(top["function"])},
+    )
+
+
+def queues_of(mappings: Mapping[str, Any]) -> list[str]:
+    """SQS queue names of a function's event source mappings (ListEventSourceMappings)."""
+    names = []
+    for m in (mappings or {}).get("EventSourceMappings", []) or []:
+        arn = str(m.get("EventSourceArn") or "")
+        if arn.startswith("arn:aws:sqs:"):
+            names.append(arn.rsplit(":", 1)[-1])
+    return names

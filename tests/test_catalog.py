@@ -115,12 +115,12 @@ def test_composite_and_math_without_lambda_dims_go_to_generic() -> None:
 
 def test_planned_types_are_skipped_by_the_matcher() -> None:
     catalog = load_catalog()
-    assert catalog.get("lambda_throttles").planned
+    assert catalog.get("lambda_duration").planned
     alarm = parse_alarm(FIXTURES / "eventbridge_lambda_errors.json")
-    throttles = alarm.model_copy(
-        update={"metric": alarm.metric.model_copy(update={"name": "Throttles"})}
+    duration = alarm.model_copy(
+        update={"metric": alarm.metric.model_copy(update={"name": "Duration"})}
     )
-    assert catalog.match(throttles).alert_type.name == "generic"
+    assert catalog.match(duration).alert_type.name == "generic"
 
 
 def test_metric_math_error_rate_on_a_function_is_lambda_errors() -> None:

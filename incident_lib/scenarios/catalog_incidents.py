@@ -7,15 +7,21 @@ truth says the onset, the cause, the culprit change or none, and what the findin
 - ``apigateway_dynamodb_throttle``: a bulk import floods the ``bookings`` table; it throttles,
   ``bookings-api-handler`` fails and times out (504 at 29 s); a clean deploy 45 min earlier
   and another team's change are in CloudTrail. Culprit: **none**.
+- ``lambda_throttles_pool_surge``: a surge of ``report-export`` jobs fills the account's
+  concurrency; ``thumbnail-worker`` (no reservation) is throttled and its SQS queue backs up.
+  Culprit: **none** (a clean deploy of the worker 40 min before, an IAM change elsewhere).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from incident_lib.scenarios import recipes as r
 from incident_lib.scenarios.services import (
     AlarmOn,
+    Context,
+    Gauge,
     Logs,
     Requests,
     ServiceScenario,
@@ -207,6 +213,91 @@ DYNAMODB_THROTTLE = ServiceScenario(
     **BOOKINGS,
 )
 
-ALL = (BACKEND_DEPLOY, DYNAMODB_THROTTLE)
+
+# -- lambda_throttles ----------------------------------------------------------------------------
+ACCOUNT_LIMIT = 1000
+SURGE_FROM, SURGE_TO = at("12:28:00"), at("13:05:00")
+POOL_FULL = at("12:32:00")
+
+
+def _account_concurrency(ctx: Context) -> np.ndarray:
+    """The account's executions in flight: every function's, capped at its limit."""
+    busy = sum(
+        r.concurrency(ctx, stream, r.not_outcome("throttled"))
+        for stream in ("thumbnails", "export", "search")
+    )
+    return np.minimum(busy, ACCOUNT_LIMIT)
+
+
+POOL_SURGE = ServiceScenario(
+    name="lambda_throttles_pool_surge",
+    alert_type="lambda_throttles",
+    description="a surge of report-export jobs takes the account's concurrency; "
+    "thumbnail-worker is throttled and its queue backs up: no culprit",
+    start=START,
+    end=END,
+    requests=[
+        Requests("thumbnails", Traffic(80, 160, duration_ms=800)),
+        Requests("export", Traffic(8, 20, duration_ms=45_000)),
+        Requests("search", Traffic(100, 220, duration_ms=120)),
+    ],
+    effects=[
+        surge("export", SURGE_FROM, 100.0, until=SURGE_TO, ramp=minutes(4)),
+        over_capacity(
+            "export", ACCOUNT_LIMIT * 60 / 45 * 0.97, error="Rate Exceeded.", start=SURGE_FROM
+        ),
+        fail(
+            "thumbnails",
+            POOL_FULL,
+            0.45,
+            until=SURGE_TO,
+            ramp=minutes(2),
+            status=429,
+            outcome="throttled",
+            error="TooManyRequestsException: Rate Exceeded.",
+        ),
+    ],
+    metrics=[
+        *r.lambda_metrics("thumbnail-worker", "thumbnails", throttled=r.outcome_is("throttled")),
+        *r.lambda_metrics(
+            "report-export", "export", throttled=r.outcome_is("throttled"), limit=ACCOUNT_LIMIT
+        ),
+        *r.lambda_metrics("search-api", "search"),
+        Gauge("AWS/Lambda", "ConcurrentExecutions", {}, _account_concurrency, noise=0.0),
+        Gauge("AWS/Lambda", "UnreservedConcurrentExecutions", {}, _account_concurrency, 0.0),
+        *r.sqs_metrics(
+            "thumbnail-jobs", "thumbnails", backlog=r.outcome_is("throttled"), per_request=10
+        ),
+        *r.sqs_metrics("export-jobs", "export", backlog=r.outcome_is("throttled"), per_request=1),
+    ],
+    calls=[
+        *r.lambda_calls("thumbnail-worker", timeout=60, memory=1536, account_limit=ACCOUNT_LIMIT),
+        r.event_source_mappings("thumbnail-worker", ["thumbnail-jobs"]),
+    ],
+    changes=[
+        lambda_deploy_change(at("11:50:10"), "thumbnail-worker", old_version=8, new_version=9),
+        api_change(
+            at("12:21:33"),
+            "PutRolePolicy",
+            "iam.amazonaws.com",
+            [("AWS::IAM::Role", "analytics-export-role")],
+            {"roleName": "analytics-export-role", "policyName": "athena"},
+        ),
+    ],
+    alarm=AlarmOn(
+        "thumbnail-worker-throttles",
+        "AWS/Lambda",
+        "Throttles",
+        {"FunctionName": "thumbnail-worker"},
+        threshold=5,
+    ),
+    onset=POOL_FULL,
+    cause="a surge of report-export jobs fills the account's concurrency (1000); "
+    "thumbnail-worker, with no reserved concurrency, is throttled and its SQS queue backs up",
+    must_say=["No related change found", "report-export", "account", "thumbnail-jobs"],
+    resources={"function": "thumbnail-worker", "queue": "thumbnail-jobs"},
+)
+
+ALL = (BACKEND_DEPLOY, DYNAMODB_THROTTLE, POOL_SURGE)
 for _scenario in ALL:
     _scenario.register()

@@ -161,11 +161,19 @@ def apigateway_calls(
 
 # -- Lambda --------------------------------------------------------------------------------------
 def lambda_metrics(
-    function: str, stream: str, *, errors: Where = failed, throttled: Where | None = None
+    function: str,
+    stream: str,
+    *,
+    errors: Where | None = None,
+    throttled: Where | None = None,
+    limit: float | None = None,
 ) -> list:
     """AWS/Lambda for ``function`` invoked once per row of ``stream``: Invocations, Errors,
-    Throttles (flags), Duration (raw samples) and ConcurrentExecutions (mean in flight)."""
+    Throttles (flags), Duration (raw samples) and ConcurrentExecutions (mean in flight, at
+    most ``limit``)."""
     dims = {"FunctionName": function}
+    if errors is None:  # a throttled request never ran, so it is not an error
+        errors = (lambda f: failed(f) & ~throttled(f)) if throttled is not None else failed
     ran = (lambda f: ~throttled(f)) if throttled is not None else None
     no = throttled or (lambda f: pd.Series(False, index=f.index))
     return [
@@ -177,8 +185,8 @@ def lambda_metrics(
             "AWS/Lambda",
             "ConcurrentExecutions",
             dims,
-            lambda ctx: concurrency(ctx, stream, ran),
-            noise=0.05,
+            lambda ctx: np.minimum(concurrency(ctx, stream, ran), limit or np.inf),
+            noise=0.0 if limit else 0.05,
         ),
     ]
 
@@ -413,3 +421,56 @@ def describe_table(
             for name in indexes
         ]
     return recorded("dynamodb", "DescribeTable", {"Table": body}, TableName=table)
+
+
+def event_source_mappings(function: str, queues: Sequence[str], *, batch_size: int = 10) -> Call:
+    """ListEventSourceMappings of ``function``: one SQS queue per mapping."""
+    return recorded(
+        "lambda",
+        "ListEventSourceMappings",
+        {
+            "EventSourceMappings": [
+                {
+                    "UUID": f"esm-{function}-{i}",
+                    "EventSourceArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
+                    "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}",
+                    "BatchSize": batch_size,
+                    "State": "Enabled",
+                    "LastProcessingResult": "OK",
+                }
+                for i, queue in enumerate(queues)
+            ]
+        },
+        FunctionName=function,
+    )
+
+
+# -- SQS -----------------------------------------------------------------------------------------
+def sqs_metrics(
+    queue: str, stream: str, *, backlog: Where, per_request: float = 1.0, base: float = 5.0
+) -> list:
+    """AWS/SQS for ``queue`` feeding ``stream``: messages received per minute, and a backlog
+    that grows by ``per_request`` for every row ``backlog`` selects (a throttled or failed
+    poll returns its messages to the queue) and drains at the stream's pace afterwards; the
+    age of the oldest message follows the backlog."""
+    dims = {"QueueName": queue}
+
+    def visible(ctx: Context) -> np.ndarray:
+        added = ctx.counts(stream, backlog) * per_request
+        served = ctx.counts(stream, lambda f: ~backlog(f)) * 0.25
+        level = np.zeros(len(added))
+        total = 0.0
+        for i, (a, s) in enumerate(zip(added, served, strict=True)):
+            total = max(total + a - (s if a == 0 else 0.0), 0.0)
+            level[i] = total
+        return level + base
+
+    def age(ctx: Context) -> np.ndarray:
+        v = visible(ctx)
+        return 2.0 + 60.0 * np.cumsum(v > base * 2) * (v > base * 2)
+
+    return [
+        Metric("AWS/SQS", "NumberOfMessagesReceived", dims, stream, "count"),
+        Gauge("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, visible, noise=0.02),
+        Gauge("AWS/SQS", "ApproximateAgeOfOldestMessage", dims, age, noise=0.0, unit="Seconds"),
+    ]

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.notebooks
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "alarms"
 ALARMS = {
     "apigateway_5xx": FIXTURES / "sns_message_treat_missing_data_nonbreaching_text.json",
+    "lambda_throttles": FIXTURES / "sns_message_lambda_throttles.json",
 }
 
 
