@@ -236,6 +236,29 @@ def _apigateway_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict
     }
 
 
+@register_parameters("dynamodb_table")
+def _dynamodb_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The table (``TableName``), the index when the alarm names one
+    (``GlobalSecondaryIndexName``), the functions the user's ``[backends]`` lists as its
+    callers (the notebook adds those whose environment names the table) and the log-group
+    map for them."""
+    dims = _dimension(alarm, match, "AWS/DynamoDB", "TableName", "GlobalSecondaryIndexName")
+    table = match.parameters.get("table_name") or dims.get("TableName", "")
+    if not table:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no table: it has "
+            "no TableName dimension; set table_name in the override's parameters"
+        )
+    return {
+        "table_name": table,
+        "index_name": dims.get("GlobalSecondaryIndexName", ""),
+        "backend_functions": list(catalog.backends.get(table, [])),
+        "log_groups": list(catalog.log_groups.get(table, [])),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [table],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 

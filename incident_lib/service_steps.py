@@ -29,16 +29,22 @@ __all__ = [
     "backend_functions",
     "breakdown_finding",
     "breakdown_table",
+    "callers_of",
+    "capacity_finding",
     "concurrency_limits",
     "consumers_finding",
     "consumers_table",
+    "indexes_of",
     "limit_finding",
     "moved_finding",
     "movement",
     "peak_since",
     "queues_of",
     "summary",
+    "table_summary",
     "tables_of",
+    "totals_since",
+    "zero_filled",
 ]
 
 #: A Lambda function named in an integration URI or an ARN: ``...:function:NAME[:qualifier]``.
@@ -139,7 +145,9 @@ def breakdown_table(
     out = frame.copy()
     out[failed] = pd.to_numeric(out[failed], errors="coerce").fillna(0).astype(int)
     out[total] = pd.to_numeric(out[total], errors="coerce").fillna(0).astype(int)
-    out.insert(0, what, out[list(by)].astype(str).agg(" ".join, axis=1).str.strip())
+    label = out[list(by)].astype(str).agg(" ".join, axis=1).str.strip()
+    out = out.drop(columns=[what], errors="ignore")
+    out.insert(0, what, label)
     all_failed = max(int(out[failed].sum()), 1)
     out["failure_rate_%"] = (100 * out[failed] / out[total].clip(lower=1)).round(1)
     out["share_of_failures_%"] = (100 * out[failed] / all_failed).round(1)
@@ -455,3 +463,128 @@ def queues_of(mappings: Mapping[str, Any]) -> list[str]:
         if arn.startswith("arn:aws:sqs:"):
             names.append(arn.rsplit(":", 1)[-1])
     return names
+
+
+# -- DynamoDB ------------------------------------------------------------------------------------
+def table_summary(description: Mapping[str, Any]) -> pd.DataFrame:
+    """DescribeTable as the rows a throttling runbook reads: billing mode, provisioned
+    capacity and its last changes, the indexes."""
+    t = (description or {}).get("Table") or {}
+    if not t:
+        raise NoDataError("DescribeTable returned no table")
+    pt = t.get("ProvisionedThroughput") or {}
+    mode = (t.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
+    rows: list[tuple[str, Any]] = [
+        ("Table", t.get("TableName")),
+        ("Status", t.get("TableStatus")),
+        ("Billing mode", mode),
+    ]
+    if mode != "PAY_PER_REQUEST":
+        rows += [
+            (
+                "Provisioned read / write (units per second)",
+                f"{pt.get('ReadCapacityUnits')} / {pt.get('WriteCapacityUnits')}",
+            ),
+            ("Last increase", pt.get("LastIncreaseDateTime", "")),
+            ("Last decrease", pt.get("LastDecreaseDateTime", "")),
+            ("Decreases today", pt.get("NumberOfDecreasesToday", "")),
+        ]
+    for gsi in t.get("GlobalSecondaryIndexes") or []:
+        g = gsi.get("ProvisionedThroughput") or {}
+        rows.append(
+            (
+                f"Index {gsi.get('IndexName')}",
+                f"{g.get('ReadCapacityUnits')} / {g.get('WriteCapacityUnits')} "
+                f"({gsi.get('IndexStatus')})",
+            )
+        )
+    return pd.DataFrame(rows, columns=["", "value"]).astype({"value": str})
+
+
+def indexes_of(description: Mapping[str, Any]) -> list[str]:
+    """The table's global secondary index names (DescribeTable)."""
+    t = (description or {}).get("Table") or {}
+    return [
+        str(g["IndexName"]) for g in t.get("GlobalSecondaryIndexes") or [] if g.get("IndexName")
+    ]
+
+
+def totals_since(case: Case, frame: pd.DataFrame) -> pd.Series:
+    """Each query id's total from the incident's start (onset, else 15 min before the alarm)."""
+    start = case.state["onset"].time if case.state.get("onset") else case.alarm_time - DEFAULT_LEAD
+    part = frame[pd.DatetimeIndex(frame["timestamp"]) >= start]
+    return part.groupby("id")["value"].sum()
+
+
+def callers_of(case: Case, listing: Mapping[str, Any] | None, name: str) -> list[str]:
+    """Lambda functions that use a table or queue: the catalogue's ``backend_functions``, then
+    the functions whose environment names it (ListFunctions). Added to the resources."""
+    names = [str(f) for f in case.params.get("backend_functions") or []]
+    for fn in (listing or {}).get("Functions", []) or []:
+        env = (fn.get("Environment") or {}).get("Variables") or {}
+        if any(str(v) == name for v in env.values()):
+            names.append(str(fn.get("FunctionName")))
+    names = list(dict.fromkeys(n for n in names if n))
+    case.params["backend_functions"] = names
+    add_resources(case, names)
+    return names
+
+
+def capacity_finding(
+    case: Case, *, consumed: str, provisioned: str, what: str, near: float = 0.9
+) -> Finding | None:
+    """Consumed capacity against provisioned (both per minute, query ids of an earlier step):
+    at the ceiling since when, and whether the ceiling itself moved (a capacity change)."""
+    try:
+        used, cap = case.series(consumed).sort_index(), case.series(provisioned).sort_index()
+    except NoDataError:
+        return None
+    both = pd.concat([used.rename("used"), cap.rename("cap")], axis=1).dropna()
+    if both.empty:
+        return None
+    start = case.state["onset"].time if case.state.get("onset") else case.alarm_time - DEFAULT_LEAD
+    before = both[both.index < start - pd.Timedelta(minutes=1)].tail(60)
+    since = both[both.index >= start - pd.Timedelta(minutes=1)]
+    at_cap = since[since["used"] >= near * since["cap"]]
+    if at_cap.empty:
+        return Finding(
+            kind="limit",
+            title=f"{what} stayed below its provisioned capacity",
+            severity="info",
+            evidence=(Evidence(label=consumed, ref=f"metric:{consumed}"),),
+        )
+    cap_before = float(before["cap"].median()) if len(before) else float("nan")
+    cap_since = float(since["cap"].median())
+    moved = len(before) and abs(cap_since - cap_before) > 0.05 * max(cap_before, 1.0)
+    title = f"{what} at its provisioned ceiling from {at_cap.index[0]:%H:%M}"
+    if moved:
+        title += f": the ceiling fell from {cap_before / 60:g} to {cap_since / 60:g} units/s"
+    return Finding(
+        kind="cause",
+        title=title,
+        detail=f"Consumed {float(before['used'].mean()) if len(before) else 0:.0f} a minute "
+        f"before against {cap_before:.0f} provisioned; {float(since['used'].mean()):.0f} since "
+        f"against {cap_since:.0f}. Requests beyond it are throttled.",
+        severity="critical" if moved else "warning",
+        time=at_cap.index[0],
+        evidence=(
+            Evidence(label=consumed, ref=f"metric:{consumed}"),
+            Evidence(label=provisioned, ref=f"metric:{provisioned}"),
+        ),
+    )
+
+
+def zero_filled(case: Case, values: pd.Series, *, period: int = 60) -> pd.Series:
+    """``values`` with a 0 for every period of the window it has no datapoint for: metrics
+    published only when something happens (DynamoDB throttles, SystemErrors) are 0 then, and
+    the onset needs that baseline. Datapoints never closer than ``period`` (a source that
+    keeps coarser data) set the step instead."""
+    gaps = pd.Series(values.index).diff().dropna()
+    if len(gaps):
+        period = max(period, int(gaps.min().total_seconds()))
+    step = pd.Timedelta(seconds=period)
+    # The grid runs through the datapoints (a 5-minute series need not start on the hour).
+    first = values.index.min() if len(values) else case.start.floor(step)
+    origin = first - ((first - case.start) // step) * step
+    index = pd.date_range(origin, case.end, freq=step, inclusive="left")
+    return values.reindex(index.union(values.index), fill_value=0.0).rename(values.name)

@@ -10,6 +10,8 @@ truth says the onset, the cause, the culprit change or none, and what the findin
 - ``lambda_throttles_pool_surge``: a surge of ``report-export`` jobs fills the account's
   concurrency; ``thumbnail-worker`` (no reservation) is throttled and its SQS queue backs up.
   Culprit: **none** (a clean deploy of the worker 40 min before, an IAM change elsewhere).
+- ``dynamodb_capacity_cut``: an UpdateTable cuts ``orders-ledger``'s write capacity from 100
+  to 20 WCU; PutItem/UpdateItem throttle and ``ledger-api`` fails. Culprit: the UpdateTable.
 """
 
 from __future__ import annotations
@@ -298,6 +300,109 @@ POOL_SURGE = ServiceScenario(
     resources={"function": "thumbnail-worker", "queue": "thumbnail-jobs"},
 )
 
-ALL = (BACKEND_DEPLOY, DYNAMODB_THROTTLE, POOL_SURGE)
+
+# -- dynamodb_throttling -------------------------------------------------------------------------
+LEDGER = "orders-ledger"
+CAPACITY_CUT = at("12:15:20")
+WRITES = ("PutItem", "UpdateItem")
+WRITE_THROTTLED = (
+    "ProvisionedThroughputExceededException: The level of configured provisioned throughput "
+    "for the table was exceeded. Consider increasing your provisioning level with the "
+    "UpdateTable API."
+)
+CAPACITY_CUT_SCENARIO = ServiceScenario(
+    name="dynamodb_capacity_cut",
+    alert_type="dynamodb_throttling",
+    description="an UpdateTable cuts orders-ledger's write capacity from 100 to 20: "
+    "writes throttle, ledger-api fails",
+    start=START,
+    end=END,
+    requests=[
+        Requests(
+            "ddb",
+            Traffic(300, 560, duration_ms=6),
+            {"PutItem": 0.5, "UpdateItem": 0.2, "GetItem": 0.2, "Query": 0.1},
+        ),
+        Requests("reports", Traffic(20, 40, duration_ms=9), {"Query": 0.8, "Scan": 0.2}),
+    ],
+    effects=[
+        # 5 WCU per write: 100 WCU/s hold 1,200 writes a minute, 20 WCU/s hold 240.
+        over_capacity(
+            "ddb",
+            lambda m: np.where(m >= 0, 240.0, 1200.0),
+            kinds=WRITES,
+            error=WRITE_THROTTLED,
+            start=CAPACITY_CUT,
+        ),
+    ],
+    metrics=[
+        *r.dynamodb_metrics(
+            LEDGER, "ddb", write_kinds=WRITES, provisioned_read=400, units_per_request=5
+        ),
+        Gauge(
+            "AWS/DynamoDB",
+            "ProvisionedWriteCapacityUnits",
+            {"TableName": LEDGER},
+            lambda ctx: np.where(ctx.minutes_since(CAPACITY_CUT) >= 0, 20.0, 100.0),
+            noise=0.0,
+        ),
+        *r.dynamodb_metrics("orders-reports", "reports", provisioned_read=200),
+        *r.lambda_metrics("ledger-api", "ddb", errors=r.outcome_is("throttled")),
+    ],
+    logs=[
+        Logs(
+            "/aws/lambda/ledger-api",
+            "ddb",
+            r.lambda_error_line(
+                [
+                    ("/var/task/ledger.py", 88, "append", "table.put_item(Item=entry)"),
+                    ("/var/runtime/botocore/client.py", 1023, "_make_api_call", "raise error"),
+                ]
+            ),
+            where=r.outcome_is("throttled"),
+        )
+    ],
+    calls=[
+        r.describe_table(LEDGER, read=400, write=20, last_decrease="2026-11-20T12:15:20Z"),
+        r.contributor_insights(LEDGER),
+        r.list_functions(
+            {
+                "ledger-api": {"TABLE_NAME": LEDGER, "LOG_LEVEL": "INFO"},
+                "ledger-reports": {"SOURCE_TABLE": "orders-reports"},
+                "search-api": {"INDEX": "orders"},
+            }
+        ),
+    ],
+    changes=[
+        lambda_deploy_change(at("12:02:45"), "ledger-reports", old_version=5, new_version=6),
+        api_change(
+            CAPACITY_CUT,
+            "UpdateTable",
+            "dynamodb.amazonaws.com",
+            [("AWS::DynamoDB::Table", LEDGER)],
+            {
+                "tableName": LEDGER,
+                "provisionedThroughput": {"readCapacityUnits": 400, "writeCapacityUnits": 20},
+            },
+            culprit=True,
+            what="UpdateTable: write capacity 100 -> 20",
+        ),
+    ],
+    alarm=AlarmOn(
+        "orders-ledger-write-throttles",
+        "AWS/DynamoDB",
+        "WriteThrottleEvents",
+        {"TableName": LEDGER},
+        threshold=20,
+    ),
+    onset=CAPACITY_CUT,
+    cause="an UpdateTable cut orders-ledger's provisioned write capacity from 100 to 20 WCU; "
+    "writes beyond it are throttled and ledger-api fails with "
+    "ProvisionedThroughputExceededException",
+    must_say=["UpdateTable", "PutItem", "ledger-api", "ProvisionedThroughputExceededException"],
+    resources={"table": LEDGER, "function": "ledger-api"},
+)
+
+ALL = (BACKEND_DEPLOY, DYNAMODB_THROTTLE, POOL_SURGE, CAPACITY_CUT_SCENARIO)
 for _scenario in ALL:
     _scenario.register()

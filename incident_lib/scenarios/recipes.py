@@ -389,14 +389,17 @@ def describe_table(
     write: int = 0,
     indexes: Sequence[str] = (),
     last_increase: str = "2026-10-20T08:00:00Z",
+    last_decrease: str | None = None,
 ) -> Call:
     """DescribeTable of ``table`` (provisioned or PAY_PER_REQUEST)."""
-    throughput = {
+    throughput: dict[str, Any] = {
         "ReadCapacityUnits": read,
         "WriteCapacityUnits": write,
-        "NumberOfDecreasesToday": 0,
+        "NumberOfDecreasesToday": 1 if last_decrease else 0,
         "LastIncreaseDateTime": last_increase,
     }
+    if last_decrease:
+        throughput["LastDecreaseDateTime"] = last_decrease
     body: dict[str, Any] = {
         "TableName": table,
         "TableArn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}",
@@ -474,3 +477,33 @@ def sqs_metrics(
         Gauge("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, visible, noise=0.02),
         Gauge("AWS/SQS", "ApproximateAgeOfOldestMessage", dims, age, noise=0.0, unit="Seconds"),
     ]
+
+
+def contributor_insights(table: str, status: str = "DISABLED") -> Call:
+    """DescribeContributorInsights of ``table``: is hot-key data collected?"""
+    return recorded(
+        "dynamodb",
+        "DescribeContributorInsights",
+        {"TableName": table, "ContributorInsightsStatus": status},
+        TableName=table,
+    )
+
+
+def list_functions(environments: Mapping[str, Mapping[str, str]]) -> Call:
+    """ListFunctions: each function with its environment variables (how a runbook finds the
+    functions that name a table or a queue)."""
+    return recorded(
+        "lambda",
+        "ListFunctions",
+        {
+            "Functions": [
+                {
+                    "FunctionName": name,
+                    "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+                    "Runtime": "python3.12",
+                    "Environment": {"Variables": dict(env)},
+                }
+                for name, env in environments.items()
+            ]
+        },
+    )

@@ -122,7 +122,8 @@ class Effect:
     outcome: str = "error"
     latency_ms: float | None = None
     cause: str = ""
-    capacity: float | None = None
+    #: Requests (of ``kinds``) a minute holds: a number, or ``capacity(minutes since start)``.
+    capacity: float | Shape | None = None
 
 
 @dataclass(frozen=True)
@@ -167,21 +168,23 @@ def fail(
 
 def over_capacity(
     stream: str,
-    per_minute: float,
+    per_minute: float | Shape,
     *,
+    kinds: Sequence[str] = (),
     status: int = 429,
     error: str = "",
     outcome: str = "throttled",
     cause: str = "",
     start: pd.Timestamp | None = None,
 ) -> Effect:
-    """Requests of ``stream`` beyond ``per_minute`` in a minute are throttled (a concurrency
-    limit, provisioned capacity, a rate limit). ``start`` is only for the ground truth."""
+    """Requests of ``stream`` (of ``kinds``, else all) beyond ``per_minute`` in a minute are
+    throttled (a concurrency limit, provisioned capacity, a rate limit). ``per_minute`` may be
+    a function of the minutes since ``start`` (capacity lowered by a change at ``start``)."""
     return Effect(
         stream,
         start if start is not None else pd.Timestamp("1970-01-01T00:00Z"),
         lambda m: np.zeros(len(m)),
-        (),
+        tuple(kinds),
         status,
         error,
         outcome,
@@ -464,8 +467,11 @@ class ServiceScenario:
             if e.kinds:
                 ok &= frame["kind"].isin(e.kinds).to_numpy()
             if e.capacity is not None:
-                per_minute = frame.groupby("minute")["minute"].transform("size").to_numpy(float)
-                p = np.clip(1.0 - e.capacity / np.maximum(per_minute, 1.0), 0.0, 1.0)
+                held = frame["kind"].isin(e.kinds) if e.kinds else frame["kind"].notna()
+                per_minute = held.groupby(frame["minute"]).transform("sum").to_numpy(float)
+                minutes = (frame["minute"] - e.start).dt.total_seconds().to_numpy() / 60.0
+                cap = e.capacity(minutes) if callable(e.capacity) else e.capacity
+                p = np.clip(1.0 - cap / np.maximum(per_minute, 1.0), 0.0, 1.0)
             else:
                 minutes = (frame["time"] - e.start).dt.total_seconds().to_numpy() / 60.0
                 p = e.share(minutes)

@@ -90,3 +90,20 @@ def test_an_override_without_an_api_is_a_clear_error(tmp_path: Path) -> None:
     alarm = _alarm("AWS/Lambda", "Errors", {"FunctionName": "f"})
     with pytest.raises(BadInputError, match="names no API"):
         resolve(alarm, config=config)
+
+
+def test_dynamodb_throttles_go_to_dynamodb_throttling_with_table_and_index() -> None:
+    dims = {"TableName": "orders-ledger", "GlobalSecondaryIndexName": "by-customer"}
+    inv = resolve(_alarm("AWS/DynamoDB", "WriteThrottleEvents", dims))
+    assert inv.alert_type == "dynamodb_throttling"
+    assert inv.notebook.is_file()
+    p = inv.parameters
+    assert (p["table_name"], p["index_name"]) == ("orders-ledger", "by-customer")
+    assert p["resource_names"] == ["orders-ledger"]
+
+
+def test_lambda_throttles_go_to_lambda_throttles() -> None:
+    inv = resolve(_alarm("AWS/Lambda", "Throttles", {"FunctionName": "thumbnail-worker"}))
+    assert inv.alert_type == "lambda_throttles"
+    assert inv.parameters["function_name"] == "thumbnail-worker"
+    assert inv.parameters["log_groups"] == ["/aws/lambda/thumbnail-worker"]
