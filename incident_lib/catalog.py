@@ -259,6 +259,27 @@ def _dynamodb_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[s
     }
 
 
+@register_parameters("sqs_queue")
+def _sqs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The queue (``QueueName``: for ``sqs_dlq`` the dead-letter queue), the functions the
+    user's ``[backends]`` lists as consumers of it or of its source queues (the notebook adds
+    the event source mappings'), and the log-group map for them."""
+    dims = _dimension(alarm, match, "AWS/SQS", "QueueName")
+    queue = match.parameters.get("queue_name") or dims.get("QueueName", "")
+    if not queue:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no queue: it has "
+            "no QueueName dimension; set queue_name in the override's parameters"
+        )
+    return {
+        "queue_name": queue,
+        "backend_functions": list(catalog.backends.get(queue, [])),
+        "log_groups": list(catalog.log_groups.get(queue, [])),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [queue],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 

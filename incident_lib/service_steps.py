@@ -26,6 +26,7 @@ __all__ = [
     "access_log_groups",
     "add_resources",
     "api_integrations",
+    "arrivals",
     "backend_functions",
     "breakdown_finding",
     "breakdown_table",
@@ -39,7 +40,9 @@ __all__ = [
     "moved_finding",
     "movement",
     "peak_since",
+    "queue_name",
     "queues_of",
+    "redrive_table",
     "summary",
     "table_summary",
     "tables_of",
@@ -588,3 +591,36 @@ def zero_filled(case: Case, values: pd.Series, *, period: int = 60) -> pd.Series
     origin = first - ((first - case.start) // step) * step
     index = pd.date_range(origin, case.end, freq=step, inclusive="left")
     return values.reindex(index.union(values.index), fill_value=0.0).rename(values.name)
+
+
+# -- SQS -----------------------------------------------------------------------------------------
+def queue_name(url_or_arn: str) -> str:
+    """The queue name of a queue URL or ARN."""
+    return str(url_or_arn).rstrip("/").replace(":", "/").rsplit("/", 1)[-1]
+
+
+def redrive_table(attributes: Mapping[str, Any]) -> pd.DataFrame:
+    """A source queue's attributes that matter for a DLQ: its redrive policy (where failed
+    messages go, after how many receives) and visibility timeout."""
+    import json
+
+    attrs = (attributes or {}).get("Attributes") or {}
+    policy = attrs.get("RedrivePolicy") or "{}"
+    try:
+        redrive = json.loads(policy) if isinstance(policy, str) else dict(policy)
+    except ValueError:
+        redrive = {}
+    rows = [
+        ("Queue", queue_name(attrs.get("QueueArn", ""))),
+        ("Dead-letter queue", queue_name(redrive.get("deadLetterTargetArn", "")) or "(none)"),
+        ("Max receives before the DLQ", redrive.get("maxReceiveCount", "")),
+        ("Visibility timeout (s)", attrs.get("VisibilityTimeout", "")),
+        ("Retention (s)", attrs.get("MessageRetentionPeriod", "")),
+    ]
+    return pd.DataFrame(rows, columns=["", "value"]).astype({"value": str})
+
+
+def arrivals(values: pd.Series) -> pd.Series:
+    """Messages arriving per period in a queue nobody consumes (a DLQ): the increases of its
+    visible count."""
+    return values.sort_index().diff().clip(lower=0).fillna(0.0).rename("arrivals")

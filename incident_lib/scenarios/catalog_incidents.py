@@ -12,6 +12,9 @@ truth says the onset, the cause, the culprit change or none, and what the findin
   Culprit: **none** (a clean deploy of the worker 40 min before, an IAM change elsewhere).
 - ``dynamodb_capacity_cut``: an UpdateTable cuts ``orders-ledger``'s write capacity from 100
   to 20 WCU; PutItem/UpdateItem throttle and ``ledger-api`` fails. Culprit: the UpdateTable.
+- ``sqs_dlq_poison_messages``: a partner feed starts sending events without ``orderId``;
+  ``order-events-consumer`` rejects them and SQS moves them to ``order-events-dlq`` after 3
+  receives. Culprit: **none** (a clean consumer deploy 40 min before, another queue's change).
 """
 
 from __future__ import annotations
@@ -403,6 +406,89 @@ CAPACITY_CUT_SCENARIO = ServiceScenario(
     resources={"table": LEDGER, "function": "ledger-api"},
 )
 
-ALL = (BACKEND_DEPLOY, DYNAMODB_THROTTLE, POOL_SURGE, CAPACITY_CUT_SCENARIO)
+
+# -- sqs_dlq -------------------------------------------------------------------------------------
+POISON_FROM = at("12:22:00")
+BAD_FEED = ServiceScenario(
+    name="sqs_dlq_poison_messages",
+    alert_type="sqs_dlq",
+    description="a partner feed starts sending events without orderId: order-events-consumer "
+    "rejects them and they pile up in the DLQ; no culprit change",
+    start=START,
+    end=END,
+    requests=[Requests("consume", Traffic(120, 260, duration_ms=140))],
+    effects=[
+        fail(
+            "consume",
+            POISON_FROM,
+            0.15,
+            ramp=minutes(3),
+            error="ValidationError: event is missing required field 'orderId' (schema v2?)",
+        ),
+    ],
+    metrics=[
+        *r.lambda_metrics("order-events-consumer", "consume"),
+        *r.source_queue_metrics("order-events", "consume", failed_rows=r.failed),
+        *r.dlq_metrics("order-events-dlq", "consume", failed_rows=r.failed, max_receive=3),
+        *r.dlq_metrics(
+            "billing-events-dlq", "consume", failed_rows=lambda f: f["kind"] == "x", max_receive=3
+        ),
+    ],
+    logs=[
+        Logs(
+            "/aws/lambda/order-events-consumer",
+            "consume",
+            r.lambda_error_line(
+                [
+                    ("/var/task/consumer.py", 41, "handle", "order = OrderEvent.parse(body)"),
+                    ("/var/task/schema.py", 77, "parse", "raise ValidationError(msg)"),
+                ]
+            ),
+            where=r.failed,
+        )
+    ],
+    calls=[
+        *r.sqs_dlq_calls("order-events", "order-events-dlq", "order-events-consumer"),
+        *r.lambda_calls("order-events-consumer", timeout=60, memory=512),
+    ],
+    changes=[
+        lambda_deploy_change(
+            at("11:41:12"), "order-events-consumer", old_version=30, new_version=31
+        ),
+        api_change(
+            at("12:09:51"),
+            "SetQueueAttributes",
+            "sqs.amazonaws.com",
+            [("AWS::SQS::Queue", "billing-events")],
+            {"queueUrl": r.queue_url("billing-events"), "attributes": {"VisibilityTimeout": "90"}},
+        ),
+    ],
+    alarm=AlarmOn(
+        "order-events-dlq-not-empty",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": "order-events-dlq"},
+        threshold=0,
+        statistic="Maximum",
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+    ),
+    onset=POISON_FROM,
+    cause="a partner feed sends events without orderId (schema v2); order-events-consumer "
+    "rejects them (ValidationError) and after 3 receives SQS moves them to order-events-dlq",
+    must_say=[
+        "No related change found",
+        "order-events-consumer",
+        "ValidationError",
+        "order-events",
+    ],
+    resources={
+        "queue": "order-events-dlq",
+        "source": "order-events",
+        "function": "order-events-consumer",
+    },
+)
+
+ALL = (BACKEND_DEPLOY, DYNAMODB_THROTTLE, POOL_SURGE, CAPACITY_CUT_SCENARIO, BAD_FEED)
 for _scenario in ALL:
     _scenario.register()

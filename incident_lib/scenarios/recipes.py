@@ -507,3 +507,105 @@ def list_functions(environments: Mapping[str, Mapping[str, str]]) -> Call:
             ]
         },
     )
+
+
+def queue_url(queue: str) -> str:
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{queue}"
+
+
+def queue_arn(queue: str) -> str:
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
+
+
+def dlq_metrics(dlq: str, stream: str, *, failed_rows: Where, max_receive: int) -> list:
+    """The dead-letter queue of ``stream``'s source queue: a message lands there after
+    ``max_receive`` failed receives, so its backlog grows by the failed rows / max_receive;
+    nobody consumes it. ``NumberOfMessagesSent`` stays 0: SQS does not count redriven
+    messages in it."""
+    dims = {"QueueName": dlq}
+
+    def visible(ctx: Context) -> np.ndarray:
+        return np.floor(np.cumsum(ctx.counts(stream, failed_rows)) / max_receive)
+
+    def age(ctx: Context) -> np.ndarray:
+        v = visible(ctx)
+        first = np.argmax(v > 0) if (v > 0).any() else len(v)
+        return np.where(np.arange(len(v)) >= first, 60.0 * (np.arange(len(v)) - first + 1), 0.0)
+
+    return [
+        Gauge("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, visible, noise=0.0),
+        Gauge("AWS/SQS", "ApproximateAgeOfOldestMessage", dims, age, 0.0, unit="Seconds"),
+        Gauge("AWS/SQS", "NumberOfMessagesSent", dims, 0.0, 0.0),
+    ]
+
+
+def source_queue_metrics(queue: str, stream: str, *, failed_rows: Where) -> list:
+    """A consumed queue: messages sent, received (every attempt), deleted (the successes),
+    a small backlog that grows with the retries of failing messages."""
+    dims = {"QueueName": queue}
+    ok = not_outcome_where(failed_rows)
+    return [
+        Metric("AWS/SQS", "NumberOfMessagesSent", dims, stream, "count", ok),
+        Metric("AWS/SQS", "NumberOfMessagesReceived", dims, stream, "count"),
+        Metric("AWS/SQS", "NumberOfMessagesDeleted", dims, stream, "count", ok),
+        Gauge(
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            dims,
+            lambda ctx: 3.0 + ctx.counts(stream, failed_rows) * 0.5,
+            noise=0.05,
+        ),
+    ]
+
+
+def not_outcome_where(where: Where) -> Where:
+    return lambda f: ~where(f)
+
+
+def sqs_dlq_calls(
+    source: str, dlq: str, consumer: str, *, max_receive: int = 3, visibility: int = 180
+) -> list[Call]:
+    """GetQueueUrl of both queues, ListDeadLetterSourceQueues of the DLQ, GetQueueAttributes
+    of the source (its redrive policy) and ListEventSourceMappings of its consumer."""
+    return [
+        recorded("sqs", "GetQueueUrl", {"QueueUrl": queue_url(dlq)}, QueueName=dlq),
+        recorded("sqs", "GetQueueUrl", {"QueueUrl": queue_url(source)}, QueueName=source),
+        recorded(
+            "sqs",
+            "ListDeadLetterSourceQueues",
+            {"queueUrls": [queue_url(source)]},
+            QueueUrl=queue_url(dlq),
+        ),
+        recorded(
+            "sqs",
+            "GetQueueAttributes",
+            {
+                "Attributes": {
+                    "QueueArn": queue_arn(source),
+                    "VisibilityTimeout": str(visibility),
+                    "MessageRetentionPeriod": "345600",
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": queue_arn(dlq), "maxReceiveCount": max_receive}
+                    ),
+                }
+            },
+            QueueUrl=queue_url(source),
+            AttributeNames=["All"],
+        ),
+        recorded(
+            "lambda",
+            "ListEventSourceMappings",
+            {
+                "EventSourceMappings": [
+                    {
+                        "UUID": f"esm-{consumer}",
+                        "EventSourceArn": queue_arn(source),
+                        "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{consumer}",
+                        "BatchSize": 10,
+                        "State": "Enabled",
+                    }
+                ]
+            },
+            EventSourceArn=queue_arn(source),
+        ),
+    ]

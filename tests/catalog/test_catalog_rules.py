@@ -107,3 +107,9 @@ def test_lambda_throttles_go_to_lambda_throttles() -> None:
     assert inv.alert_type == "lambda_throttles"
     assert inv.parameters["function_name"] == "thumbnail-worker"
     assert inv.parameters["log_groups"] == ["/aws/lambda/thumbnail-worker"]
+
+
+def test_queue_depth_goes_to_sqs_dlq_with_the_queue() -> None:
+    inv = resolve(_alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": "q-dlq"}))
+    assert inv.alert_type == "sqs_dlq" and inv.notebook.is_file()
+    assert (inv.parameters["queue_name"], inv.parameters["resource_names"]) == ("q-dlq", ["q-dlq"])
