@@ -35,6 +35,8 @@ __all__ = [
     "concurrency_limits",
     "consumers_finding",
     "consumers_table",
+    "dependency_finding",
+    "dependency_table",
     "indexes_of",
     "limit_finding",
     "moved_finding",
@@ -43,9 +45,11 @@ __all__ = [
     "queue_name",
     "queues_of",
     "redrive_table",
+    "runtime_findings",
     "summary",
     "table_summary",
     "tables_of",
+    "timeouts_finding",
     "totals_since",
     "zero_filled",
 ]
@@ -624,3 +628,128 @@ def arrivals(values: pd.Series) -> pd.Series:
     """Messages arriving per period in a queue nobody consumes (a DLQ): the increases of its
     visible count."""
     return values.sort_index().diff().clip(lower=0).fillna(0.0).rename("arrivals")
+
+
+# -- Lambda duration -----------------------------------------------------------------------------
+def _split(case: Case, frame: pd.DataFrame, time_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``frame``'s rows before the incident's start (the hour before) and since."""
+    start = case.state["onset"].time if case.state.get("onset") else case.alarm_time - DEFAULT_LEAD
+    t = pd.to_datetime(frame[time_col], utc=True)
+    before = frame[(t < start) & (t >= start - pd.Timedelta(hours=1))]
+    return before, frame[t >= start - pd.Timedelta(minutes=1)]
+
+
+def dependency_table(
+    case: Case, frame: pd.DataFrame, *, key: str, value: str, time_col: str
+) -> pd.DataFrame:
+    """Per downstream dependency (``key``), the mean of ``value`` (a call's elapsed time) in
+    the hour before the incident and since, slowest growth first. Kept for
+    :func:`dependency_finding`."""
+    if frame.empty:
+        raise NoDataError("no timed downstream calls in the logs")
+    before, since = _split(case, frame, time_col)
+    table = pd.DataFrame(
+        {
+            "before_ms": before.groupby(key)[value].mean(),
+            "since_ms": since.groupby(key)[value].mean(),
+        }
+    ).fillna(0.0)
+    table["ratio"] = (table["since_ms"] / table["before_ms"].clip(lower=1.0)).round(1)
+    table = table.round(1).sort_values("ratio", ascending=False).reset_index(names=key)
+    case.state["dependencies"] = (table, key)
+    return table
+
+
+def dependency_finding(case: Case, *, factor: float = 2.0) -> Finding | None:
+    """The downstream dependency whose calls slowed with the incident, or that none did."""
+    kept = case.state.get("dependencies")
+    if kept is None:
+        return None
+    table, key = kept
+    top = table.iloc[0]
+    if top["ratio"] < factor:
+        return Finding(
+            kind="related_metric_quiet",
+            title="No downstream call slowed with the incident",
+            detail="; ".join(
+                f"{r[key]}: {r['before_ms']:.0f} -> {r['since_ms']:.0f} ms"
+                for _, r in table.iterrows()
+            ),
+            severity="info",
+        )
+    return Finding(
+        kind="related_metric",
+        title=f"Calls to {top[key]} slowed from {top['before_ms']:,.0f} ms to "
+        f"{top['since_ms']:,.0f} ms on average ({top['ratio']:g}x)",
+        detail="Mean elapsed time per call, the hour before the incident against since, from "
+        "the function's own log lines.",
+        severity="warning",
+        evidence=(Evidence(label="downstream calls (logs)", ref=f"dependencies:{top[key]}"),),
+        data={"dependency": str(top[key])},
+    )
+
+
+def timeouts_finding(
+    case: Case, frame: pd.DataFrame, *, count: str, time_col: str, timeout_s: float | None
+) -> Finding | None:
+    """Invocations that hit the configured timeout (a Logs Insights count per bin of
+    ``Task timed out`` lines), since when."""
+    if frame is None or frame.empty:
+        return None
+    frame = frame.sort_values(time_col)
+    total = int(pd.to_numeric(frame[count]).sum())
+    first = pd.to_datetime(frame[time_col], utc=True).iloc[0]
+    limit = f" (the {timeout_s:g} s timeout)" if timeout_s else ""
+    return Finding(
+        kind="cause",
+        title=f"{total:,} invocations timed out{limit}, from {first:%H:%M}",
+        detail="Counted from the runtime's 'Task timed out' lines: each is an error and, for "
+        "an event source, a retry.",
+        severity="warning",
+        time=first,
+        evidence=(Evidence(label="Task timed out lines", ref="logs:timeouts"),),
+    )
+
+
+def runtime_findings(case: Case, frame: pd.DataFrame, *, time_col: str) -> list[Finding]:
+    """From REPORT statistics per bin (``invocations``, ``cold_starts``, ``max_memory_mb``,
+    ``memory_mb``): whether memory is near its size, and whether cold starts grew."""
+    if frame is None or frame.empty:
+        return []
+    out = []
+    used = float(pd.to_numeric(frame["max_memory_mb"]).max())
+    size = float(pd.to_numeric(frame["memory_mb"]).max())
+    near = size and used >= 0.9 * size
+    out.append(
+        Finding(
+            kind="cause" if near else "limit",
+            title=(
+                f"Memory used reaches {used:.0f} of {size:.0f} MB: the function is memory bound"
+                if near
+                else f"Memory used peaks at {used:.0f} of {size:.0f} MB: not memory bound"
+            ),
+            severity="warning" if near else "info",
+            evidence=(Evidence(label="REPORT lines", ref="logs:report"),),
+        )
+    )
+    before, since = _split(case, frame, time_col)
+    rate = [
+        float(pd.to_numeric(p["cold_starts"]).sum())
+        / max(float(pd.to_numeric(p["invocations"]).sum()), 1.0)
+        for p in (before, since)
+    ]
+    grew = rate[1] > 2 * rate[0] and rate[1] > 0.05
+    out.append(
+        Finding(
+            kind="cause" if grew else "limit",
+            title=(
+                f"Cold starts grew: {100 * rate[1]:.1f}% of invocations since, "
+                f"{100 * rate[0]:.1f}% before"
+                if grew
+                else f"Cold starts steady ({100 * rate[0]:.1f}% before, {100 * rate[1]:.1f}% since)"
+            ),
+            severity="warning" if grew else "info",
+            evidence=(Evidence(label="REPORT lines", ref="logs:report"),),
+        )
+    )
+    return out

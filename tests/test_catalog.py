@@ -115,12 +115,20 @@ def test_composite_and_math_without_lambda_dims_go_to_generic() -> None:
 
 def test_planned_types_are_skipped_by_the_matcher() -> None:
     catalog = load_catalog()
-    assert catalog.get("lambda_duration").planned
+    assert catalog.get("ec2_cpu").planned
     alarm = parse_alarm(FIXTURES / "eventbridge_lambda_errors.json")
-    duration = alarm.model_copy(
-        update={"metric": alarm.metric.model_copy(update={"name": "Duration"})}
+    cpu = alarm.model_copy(
+        update={
+            "metric": alarm.metric.model_copy(
+                update={
+                    "namespace": "AWS/EC2",
+                    "name": "CPUUtilization",
+                    "dimensions": {"InstanceId": "i-0abc"},
+                }
+            )
+        }
     )
-    assert catalog.match(duration).alert_type.name == "generic"
+    assert catalog.match(cpu).alert_type.name == "generic"
 
 
 def test_metric_math_error_rate_on_a_function_is_lambda_errors() -> None:
@@ -208,7 +216,8 @@ def test_catalog_command_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows["lambda_errors"]["matches"] == ["AWS/Lambda Errors [FunctionName|Resource]"]
     assert rows["lambda_errors"]["notebook"].endswith("notebooks/lambda_errors.ipynb")
     assert rows["generic"]["matches"][0].startswith("fallback")
-    assert rows["sqs_dlq"]["status"] == "planned"
+    assert rows["sqs_dlq"]["status"] == "ready"
+    assert rows["ec2_cpu"]["status"] == "planned"
 
 
 def test_catalog_command_table_with_config(capsys: pytest.CaptureFixture[str]) -> None:

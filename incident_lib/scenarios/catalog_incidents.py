@@ -15,6 +15,9 @@ truth says the onset, the cause, the culprit change or none, and what the findin
 - ``sqs_dlq_poison_messages``: a partner feed starts sending events without ``orderId``;
   ``order-events-consumer`` rejects them and SQS moves them to ``order-events-dlq`` after 3
   receives. Culprit: **none** (a clean consumer deploy 40 min before, another queue's change).
+- ``lambda_duration_slow_dependency``: ``pricing-service`` slows down; ``quote-api``'s
+  duration climbs to its 6 s timeout. Culprit: **none** (a memory increase 35 min before,
+  another function's deploy).
 """
 
 from __future__ import annotations
@@ -489,6 +492,79 @@ BAD_FEED = ServiceScenario(
     },
 )
 
-ALL = (BACKEND_DEPLOY, DYNAMODB_THROTTLE, POOL_SURGE, CAPACITY_CUT_SCENARIO, BAD_FEED)
+
+# -- lambda_duration -----------------------------------------------------------------------------
+SLOW_FROM = at("12:18:00")
+QUOTE = "quote-api"
+SLOW_PRICING = ServiceScenario(
+    name="lambda_duration_slow_dependency",
+    alert_type="lambda_duration",
+    description="pricing-service slows down: quote-api's duration climbs to its 6 s timeout; "
+    "no culprit change",
+    start=START,
+    end=END,
+    requests=[Requests("quote", Traffic(80, 160, duration_ms=320))],
+    effects=[
+        fail(
+            "quote",
+            SLOW_FROM,
+            0.55,
+            ramp=minutes(4),
+            status=200,
+            outcome="slow",
+            latency_ms=4300,
+        ),
+        fail(
+            "quote",
+            SLOW_FROM + minutes(2),
+            0.07,
+            ramp=minutes(4),
+            outcome="timeout",
+            latency_ms=6010,
+            error="Task timed out after 6.01 seconds",
+        ),
+    ],
+    metrics=[*r.lambda_metrics(QUOTE, "quote", errors=r.outcome_is("timeout"))],
+    logs=[
+        Logs(f"/aws/lambda/{QUOTE}", "quote", r.lambda_start_line, at="start"),
+        Logs(f"/aws/lambda/{QUOTE}", "quote", r.downstream_line("pricing-service")),
+        Logs(f"/aws/lambda/{QUOTE}", "quote", r.lambda_report_line(memory_mb=1024)),
+        Logs(f"/aws/lambda/{QUOTE}", "quote", r.lambda_error_line(), where=r.outcome_is("timeout")),
+    ],
+    calls=[*r.lambda_calls(QUOTE, timeout=6, memory=1024)],
+    changes=[
+        api_change(
+            at("11:44:30"),
+            "UpdateFunctionConfiguration20150331v2",
+            "lambda.amazonaws.com",
+            [("AWS::Lambda::Function", QUOTE)],
+            {"functionName": QUOTE, "memorySize": 1024},
+            what="quote-api memory 512 -> 1024 MB",
+        ),
+        lambda_deploy_change(at("12:34:10"), "search-api", old_version=77, new_version=78),
+    ],
+    alarm=AlarmOn(
+        "quote-api-duration-p95",
+        "AWS/Lambda",
+        "Duration",
+        {"FunctionName": QUOTE},
+        threshold=3000,
+        statistic="p95",
+    ),
+    onset=SLOW_FROM,
+    cause="pricing-service (a downstream dependency) slows down: quote-api's calls to it take "
+    "seconds, its duration climbs to the 6 s timeout and some invocations time out",
+    must_say=["No related change found", "pricing-service", "timeout"],
+    resources={"function": QUOTE},
+)
+
+ALL = (
+    BACKEND_DEPLOY,
+    DYNAMODB_THROTTLE,
+    POOL_SURGE,
+    CAPACITY_CUT_SCENARIO,
+    BAD_FEED,
+    SLOW_PRICING,
+)
 for _scenario in ALL:
     _scenario.register()

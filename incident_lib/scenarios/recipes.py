@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from incident_lib.scenarios.lambda_logs import app_line, error_payload
+from incident_lib.scenarios.lambda_logs import app_line, error_payload, report_line, start_line
 from incident_lib.scenarios.services import (
     ACCOUNT,
     REGION,
@@ -609,3 +609,56 @@ def sqs_dlq_calls(
             EventSourceArn=queue_arn(source),
         ),
     ]
+
+
+# -- Lambda invocation lines ---------------------------------------------------------------------
+def _unit_hash(request_id: str) -> float:
+    """A number in [0, 1) fixed by the request id (cold starts, memory: no generator needed)."""
+    return int(str(request_id)[-8:], 16) / 16**8
+
+
+def lambda_start_line(row: Mapping[str, Any]) -> str:
+    """``START RequestId: ... Version: $LATEST``."""
+    return start_line(str(row["request_id"]), "$LATEST")
+
+
+def lambda_report_line(
+    *, memory_mb: int = 1024, used_mb: float = 180.0, cold_share: float = 0.03
+) -> Any:
+    """The ``REPORT`` line of each invocation: its duration (the row's latency, the timeout
+    for a timeout), memory used around ``used_mb``, an ``Init Duration`` for ``cold_share`` of
+    them (cold starts)."""
+
+    def line(row: Mapping[str, Any]) -> str:
+        h = _unit_hash(str(row["request_id"]))
+        cold = h < cold_share
+        text = report_line(
+            str(row["request_id"]),
+            float(row["latency_ms"]),
+            memory_mb=memory_mb,
+            max_memory_mb=int(used_mb * (0.9 + 0.2 * h)),
+            init_ms=(650.0 + 900.0 * h / max(cold_share, 1e-9)) if cold else None,
+        )
+        if row["outcome"] == "timeout":
+            text = text.rstrip("\n") + "Status: timeout\n"
+        return text
+
+    return line
+
+
+def downstream_line(dependency: str, *, share_of_duration: float = 0.7) -> Any:
+    """An application INFO line per invocation timing its call to ``dependency``
+    (``elapsed_ms``: that share of the invocation's duration)."""
+
+    def line(row: Mapping[str, Any]) -> str:
+        ts = row["time"] + pd.Timedelta(milliseconds=float(row["latency_ms"]) * 0.95)
+        body = {
+            "level": "INFO",
+            "message": "downstream call",
+            "dependency": dependency,
+            "elapsed_ms": round(float(row["latency_ms"]) * share_of_duration, 1),
+            "requestId": str(row["request_id"]),
+        }
+        return app_line(ts, str(row["request_id"]), "INFO", body)
+
+    return line

@@ -28,6 +28,7 @@ registers it under its alert type. Everything is drawn from the seeded generator
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -244,13 +245,16 @@ class Gauge:
 class Logs:
     """One line per selected row of ``stream`` in ``group``: ``line(row)`` is its text (a
     mapping of the row's columns: ``time``, ``kind``, ``status``, ``outcome``, ``error``,
-    ``latency_ms``, ``request_id``, ``client``)."""
+    ``latency_ms``, ``request_id``, ``client``). ``at``: written when the request ends
+    (``"end"``) or starts (``"start"``). A request's lines go to one log stream of the group,
+    whichever specs write them (as one execution environment writes an invocation's lines)."""
 
     group: str
     stream: str
     line: Callable[[Mapping[str, Any]], str]
     where: Where | None = None
     log_streams: int = 3
+    at: str = "end"
 
 
 @dataclass(frozen=True)
@@ -680,22 +684,25 @@ class ServiceScenario:
     def _log_lines(self, spec: Logs, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         if spec.where is not None:
             frame = frame[spec.where(frame).to_numpy(bool)]
-        streams = [
-            f"{self.start:%Y/%m/%d}/[$LATEST]{hex_id(rng, 32)}" for _ in range(spec.log_streams)
-        ]
+        # Stream names from the group (not the generator): every spec of a group shares them.
+        streams = np.asarray(
+            [
+                f"{self.start:%Y/%m/%d}/[$LATEST]"
+                + hashlib.md5(f"{self.name}|{spec.group}|{i}".encode()).hexdigest()
+                for i in range(spec.log_streams)
+            ],
+            dtype=object,
+        )
         cols = ["time", "kind", "status", "outcome", "error", "latency_ms", "request_id", "client"]
         records = frame[cols].to_dict("records")
         messages = [spec.line(r) for r in records]
-        ts = frame["time"] + pd.to_timedelta(frame["latency_ms"].to_numpy(float), unit="ms")
+        ts = frame["time"]
+        if spec.at == "end":
+            ts = ts + pd.to_timedelta(frame["latency_ms"].to_numpy(float), unit="ms")
         ts = ts.dt.floor("ms")
+        pick = [int(str(rid)[:8], 16) % spec.log_streams for rid in frame["request_id"]]
         out = pd.DataFrame(
-            {
-                "timestamp": ts.to_numpy(),
-                "message": messages,
-                "log_stream": np.asarray(streams, dtype=object)[
-                    rng.integers(0, len(streams), size=len(frame))
-                ],
-            }
+            {"timestamp": ts.to_numpy(), "message": messages, "log_stream": streams[pick]}
         )
         out["ingestion_time"] = out["timestamp"] + pd.to_timedelta(
             rng.integers(150, 2500, size=len(out)), unit="ms"

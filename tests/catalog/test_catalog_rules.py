@@ -113,3 +113,9 @@ def test_queue_depth_goes_to_sqs_dlq_with_the_queue() -> None:
     inv = resolve(_alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": "q-dlq"}))
     assert inv.alert_type == "sqs_dlq" and inv.notebook.is_file()
     assert (inv.parameters["queue_name"], inv.parameters["resource_names"]) == ("q-dlq", ["q-dlq"])
+
+
+def test_lambda_duration_goes_to_lambda_duration() -> None:
+    inv = resolve(_alarm("AWS/Lambda", "Duration", {"FunctionName": "quote-api"}, "Maximum"))
+    assert inv.alert_type == "lambda_duration" and inv.notebook.is_file()
+    assert inv.parameters["function_name"] == "quote-api"
