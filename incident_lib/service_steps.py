@@ -640,13 +640,19 @@ def _split(case: Case, frame: pd.DataFrame, time_col: str) -> tuple[pd.DataFrame
 
 
 def dependency_table(
-    case: Case, frame: pd.DataFrame, *, key: str, value: str, time_col: str
+    case: Case,
+    frame: pd.DataFrame,
+    *,
+    key: str,
+    value: str,
+    time_col: str,
+    what: str = "Calls to",
 ) -> pd.DataFrame:
     """Per downstream dependency (``key``), the mean of ``value`` (a call's elapsed time) in
     the hour before the incident and since, slowest growth first. Kept for
-    :func:`dependency_finding`."""
+    :func:`dependency_finding`. ``what`` starts the finding's title ("Calls to", "Route")."""
     if frame.empty:
-        raise NoDataError("no timed downstream calls in the logs")
+        raise NoDataError(f"no {key} timings in the logs")
     before, since = _split(case, frame, time_col)
     table = pd.DataFrame(
         {
@@ -656,7 +662,7 @@ def dependency_table(
     ).fillna(0.0)
     table["ratio"] = (table["since_ms"] / table["before_ms"].clip(lower=1.0)).round(1)
     table = table.round(1).sort_values("ratio", ascending=False).reset_index(names=key)
-    case.state["dependencies"] = (table, key)
+    case.state["dependencies"] = (table, key, what)
     return table
 
 
@@ -665,12 +671,12 @@ def dependency_finding(case: Case, *, factor: float = 2.0) -> Finding | None:
     kept = case.state.get("dependencies")
     if kept is None:
         return None
-    table, key = kept
+    table, key, what = kept
     top = table.iloc[0]
     if top["ratio"] < factor:
         return Finding(
             kind="related_metric_quiet",
-            title="No downstream call slowed with the incident",
+            title=f"No {key} slowed with the incident",
             detail="; ".join(
                 f"{r[key]}: {r['before_ms']:.0f} -> {r['since_ms']:.0f} ms"
                 for _, r in table.iterrows()
@@ -679,10 +685,9 @@ def dependency_finding(case: Case, *, factor: float = 2.0) -> Finding | None:
         )
     return Finding(
         kind="related_metric",
-        title=f"Calls to {top[key]} slowed from {top['before_ms']:,.0f} ms to "
+        title=f"{what} {top[key]} slowed from {top['before_ms']:,.0f} ms to "
         f"{top['since_ms']:,.0f} ms on average ({top['ratio']:g}x)",
-        detail="Mean elapsed time per call, the hour before the incident against since, from "
-        "the function's own log lines.",
+        detail=f"Mean time per {key}, the hour before the incident against since, from the logs.",
         severity="warning",
         evidence=(Evidence(label="downstream calls (logs)", ref=f"dependencies:{top[key]}"),),
         data={"dependency": str(top[key])},
@@ -717,8 +722,9 @@ def runtime_findings(case: Case, frame: pd.DataFrame, *, time_col: str) -> list[
     if frame is None or frame.empty:
         return []
     out = []
-    used = float(pd.to_numeric(frame["max_memory_mb"]).max())
-    size = float(pd.to_numeric(frame["memory_mb"]).max())
+    latest = frame.sort_values(time_col).tail(3)
+    used = float(pd.to_numeric(latest["max_memory_mb"]).max())
+    size = float(pd.to_numeric(latest["memory_mb"]).max())
     near = size and used >= 0.9 * size
     out.append(
         Finding(
@@ -733,6 +739,19 @@ def runtime_findings(case: Case, frame: pd.DataFrame, *, time_col: str) -> list[
         )
     )
     before, since = _split(case, frame, time_col)
+    sizes = [
+        float(pd.to_numeric(p["memory_mb"]).median()) if len(p) else 0.0 for p in (before, since)
+    ]
+    if all(sizes) and sizes[0] != sizes[1]:
+        out.append(
+            Finding(
+                kind="cause",
+                title=f"Memory size changed from {sizes[0]:.0f} to {sizes[1]:.0f} MB with the "
+                "incident (Lambda's CPU share scales with it)",
+                severity="warning",
+                evidence=(Evidence(label="REPORT lines", ref="logs:report"),),
+            )
+        )
     rate = [
         float(pd.to_numeric(p["cold_starts"]).sum())
         / max(float(pd.to_numeric(p["invocations"]).sum()), 1.0)

@@ -18,6 +18,9 @@ truth says the onset, the cause, the culprit change or none, and what the findin
 - ``lambda_duration_slow_dependency``: ``pricing-service`` slows down; ``quote-api``'s
   duration climbs to its 6 s timeout. Culprit: **none** (a memory increase 35 min before,
   another function's deploy).
+- ``apigateway_latency_memory_cut``: an UpdateFunctionConfiguration cuts
+  ``catalog-api-handler``'s memory from 1024 to 256 MB; every route of ``catalog-api`` slows.
+  Culprit: the configuration change.
 """
 
 from __future__ import annotations
@@ -558,7 +561,78 @@ SLOW_PRICING = ServiceScenario(
     resources={"function": QUOTE},
 )
 
+
+# -- apigateway_latency --------------------------------------------------------------------------
+MEMORY_CUT = at("12:24:10")
+CATALOG_ROUTES = {"GET /products": 0.6, "GET /products/{id}": 0.3, "POST /products": 0.1}
+CATALOG = _api_app("catalog-api", "k1l2m3n4o5", "catalog-api-handler", "products", CATALOG_ROUTES)
+CATALOG["logs"] = [
+    *CATALOG["logs"],
+    Logs(
+        "/aws/lambda/catalog-api-handler",
+        "api",
+        r.lambda_report_line(memory_mb=1024, used_mb=150),
+        where=lambda f: f["time"] < MEMORY_CUT,
+    ),
+    Logs(
+        "/aws/lambda/catalog-api-handler",
+        "api",
+        r.lambda_report_line(memory_mb=256, used_mb=150),
+        where=lambda f: f["time"] >= MEMORY_CUT,
+    ),
+]
+MEMORY_CUT_SCENARIO = ServiceScenario(
+    name="apigateway_latency_memory_cut",
+    alert_type="apigateway_latency",
+    description="a configuration change cuts catalog-api-handler's memory (and CPU) to 256 MB: "
+    "every route of catalog-api slows",
+    start=START,
+    end=END,
+    requests=[
+        Requests("api", Traffic(70, 150, duration_ms=140), CATALOG_ROUTES),
+        Requests("staging", Traffic(3, 8, duration_ms=150), CATALOG_ROUTES),
+        Requests("db", Traffic(90, 180, duration_ms=6), {"GetItem": 0.6, "Query": 0.4}),
+    ],
+    effects=[
+        *_background(),
+        # A quarter of the CPU: every request takes about four times as long.
+        fail("api", MEMORY_CUT, 1.0, status=200, outcome="slow", latency_ms=560),
+    ],
+    changes=[
+        api_change(
+            MEMORY_CUT,
+            "UpdateFunctionConfiguration20150331v2",
+            "lambda.amazonaws.com",
+            [("AWS::Lambda::Function", "catalog-api-handler")],
+            {"functionName": "catalog-api-handler", "memorySize": 256},
+            culprit=True,
+            what="catalog-api-handler memory 1024 -> 256 MB",
+        ),
+        api_change(
+            at("11:58:02"),
+            "PutRolePolicy",
+            "iam.amazonaws.com",
+            [("AWS::IAM::Role", "data-lake-reader")],
+            {"roleName": "data-lake-reader", "policyName": "glue"},
+        ),
+    ],
+    alarm=AlarmOn(
+        "catalog-api-latency-p95",
+        "AWS/ApiGateway",
+        "Latency",
+        {"ApiName": "catalog-api", "Stage": "prod"},
+        threshold=400,
+        statistic="p95",
+    ),
+    onset=MEMORY_CUT,
+    cause="an UpdateFunctionConfiguration cut catalog-api-handler's memory from 1024 to 256 MB "
+    "(a quarter of the CPU): every route's integration latency quadruples",
+    must_say=["UpdateFunctionConfiguration", "integration", "catalog-api-handler"],
+    **CATALOG,
+)
+
 ALL = (
+    MEMORY_CUT_SCENARIO,
     BACKEND_DEPLOY,
     DYNAMODB_THROTTLE,
     POOL_SURGE,

@@ -53,7 +53,15 @@ def apigateway_metrics(api: str, stage: str, stream: str, *, overhead_ms: float 
         Metric("AWS/ApiGateway", "Count", dims, stream, "count"),
         Metric("AWS/ApiGateway", "5XXError", dims, stream, "flag", status_between(500, 599)),
         Metric("AWS/ApiGateway", "4XXError", dims, stream, "flag", status_between(400, 499)),
-        Metric("AWS/ApiGateway", "Latency", dims, stream, "samples", unit="Milliseconds"),
+        Metric(
+            "AWS/ApiGateway",
+            "Latency",
+            dims,
+            stream,
+            "samples",
+            unit="Milliseconds",
+            offset=overhead_ms,
+        ),
         Metric(
             "AWS/ApiGateway",
             "IntegrationLatency",

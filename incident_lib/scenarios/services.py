@@ -226,6 +226,8 @@ class Metric:
     where: Where | None = None
     column: str = "latency_ms"
     unit: str | None = "Count"
+    #: Added to every sample (``samples``): the API's own time on top of the integration's.
+    offset: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -508,7 +510,11 @@ class ServiceScenario:
         if m.agg == "samples":
             part = frame[sel]
             return pd.DataFrame(
-                {**base, "timestamp": part["time"].to_numpy(), "value": part[m.column].to_numpy()}
+                {
+                    **base,
+                    "timestamp": part["time"].to_numpy(),
+                    "value": part[m.column].to_numpy(float) + m.offset,
+                }
             )
         if m.agg == "count":
             g = pd.Series(sel.astype(float), index=frame.index)[sel].groupby(frame["minute"][sel])

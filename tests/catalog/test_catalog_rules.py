@@ -119,3 +119,10 @@ def test_lambda_duration_goes_to_lambda_duration() -> None:
     inv = resolve(_alarm("AWS/Lambda", "Duration", {"FunctionName": "quote-api"}, "Maximum"))
     assert inv.alert_type == "lambda_duration" and inv.notebook.is_file()
     assert inv.parameters["function_name"] == "quote-api"
+
+
+def test_api_latency_goes_to_apigateway_latency() -> None:
+    dims = {"ApiName": "catalog-api", "Stage": "prod"}
+    inv = resolve(_alarm("AWS/ApiGateway", "IntegrationLatency", dims, "p99"))
+    assert inv.alert_type == "apigateway_latency" and inv.notebook.is_file()
+    assert (inv.parameters["api_name"], inv.parameters["stage"]) == ("catalog-api", "prod")
