@@ -31,6 +31,7 @@ __all__ = [
     "breakdown_finding",
     "breakdown_table",
     "callers_of",
+    "callers_table",
     "capacity_finding",
     "concurrency_limits",
     "consumers_finding",
@@ -44,12 +45,15 @@ __all__ = [
     "peak_since",
     "queue_name",
     "queues_of",
+    "rate_limit_finding",
     "redrive_table",
     "runtime_findings",
+    "stage_limits",
     "summary",
     "table_summary",
     "tables_of",
     "timeouts_finding",
+    "top_caller_finding",
     "totals_since",
     "zero_filled",
 ]
@@ -772,3 +776,121 @@ def runtime_findings(case: Case, frame: pd.DataFrame, *, time_col: str) -> list[
         )
     )
     return out
+
+
+# -- API throttling ------------------------------------------------------------------------------
+def stage_limits(stage: Mapping[str, Any] | None, plans: Mapping[str, Any] | None) -> pd.DataFrame:
+    """The request limits in front of a stage: its default method throttling (GetStage
+    ``methodSettings``) and each usage plan's (GetUsagePlans)."""
+    rows = []
+    for key, setting in ((stage or {}).get("methodSettings") or {}).items():
+        rows.append(
+            {
+                "limit": f"stage {key}",
+                "rate_per_s": setting.get("throttlingRateLimit"),
+                "burst": setting.get("throttlingBurstLimit"),
+            }
+        )
+    for plan in (plans or {}).get("items", []) or []:
+        throttle = plan.get("throttle") or {}
+        rows.append(
+            {
+                "limit": f"usage plan {plan.get('name', plan.get('id'))}",
+                "rate_per_s": throttle.get("rateLimit"),
+                "burst": throttle.get("burstLimit"),
+            }
+        )
+    if not rows:
+        raise NoDataError("no throttling settings on the stage and no usage plan")
+    return pd.DataFrame(rows)
+
+
+def rate_limit_finding(case: Case, limits: pd.DataFrame | None, *, count: str) -> Finding | None:
+    """Requests per second (metric query ``count``, Sum per minute / 60) against the lowest
+    rate limit in front of the stage."""
+    if limits is None or limits.empty:
+        return None
+    try:
+        values = case.series(count)
+    except NoDataError:
+        return None
+    rate = float(pd.to_numeric(limits["rate_per_s"], errors="coerce").min())
+    if not rate or pd.isna(rate):
+        return None
+    m = movement(case, count)
+    peak = float(values.max()) / 60.0
+    over = peak >= 0.95 * rate
+    return Finding(
+        kind="cause" if over else "limit",
+        title=(
+            f"Requests reach the limit: {peak:,.1f} per second at the peak against {rate:g}"
+            if over
+            else f"Requests stay below the limit ({peak:,.1f} of {rate:g} per second)"
+        ),
+        detail=f"{m.before / 60:,.1f} requests per second on average in the hour before, "
+        f"{m.since / 60:,.1f} since.",
+        severity="warning" if over else "info",
+        evidence=(Evidence(label=count, ref=f"metric:{count}"),),
+    )
+
+
+def callers_table(case: Case, frame: pd.DataFrame, *, key: str, time_col: str) -> pd.DataFrame:
+    """Per caller (``key``: IP, API key), requests and 429s per minute (a Logs Insights
+    ``stats`` frame with ``requests`` and ``throttled``) before the incident and since, the
+    heaviest since first. Kept for :func:`top_caller_finding`."""
+    if frame.empty:
+        raise NoDataError("no requests in the access logs")
+    before, since = _split(case, frame, time_col)
+    minutes = max(since[time_col].nunique(), 1)
+    table = (
+        pd.DataFrame(
+            {
+                "requests_before": before.groupby(key)["requests"].sum(),
+                "requests_since": since.groupby(key)["requests"].sum(),
+                "throttled_since": since.groupby(key)["throttled"].sum(),
+            }
+        )
+        .fillna(0)
+        .astype(int)
+    )
+    total = max(int(table["requests_since"].sum()), 1)
+    table["per_minute_since"] = (table["requests_since"] / minutes).round(1)
+    table["share_since_%"] = (100 * table["requests_since"] / total).round(1)
+    table = table.sort_values("requests_since", ascending=False).reset_index(names=key)
+    case.state["callers"] = (table, key)
+    return table
+
+
+def top_caller_finding(case: Case, *, heavy: float = 40.0) -> Finding | None:
+    """The caller sending most requests since the incident started: its share, whether it is
+    new (barely seen in the hour before), and its share of the 429s."""
+    kept = case.state.get("callers")
+    if kept is None:
+        return None
+    table, key = kept
+    top = table.iloc[0]
+    if float(top["share_since_%"]) < heavy:
+        return Finding(
+            kind="limit",
+            title=f"No single caller dominates: the heaviest, {top[key]}, sends "
+            f"{top['share_since_%']:.0f}% of the requests",
+            severity="info",
+        )
+    total_429 = max(int(table["throttled_since"].sum()), 1)
+    new = int(top["requests_before"]) <= 0.05 * int(top["requests_since"])
+    return Finding(
+        kind="cause",
+        title=f"One caller, {top[key]}, sends {top['share_since_%']:.0f}% of the requests since "
+        f"the onset ({top['per_minute_since']:,.0f} a minute)"
+        + (", and was barely seen in the hour before" if new else ""),
+        detail=f"It got {100 * int(top['throttled_since']) / total_429:.0f}% of the 429s; "
+        f"{int(top['requests_before']):,} requests in the hour before. "
+        + (
+            "A new, heavy caller: a runaway client or abuse, unless it is an expected launch."
+            if new
+            else "A known caller sending more than usual."
+        ),
+        severity="critical",
+        evidence=(Evidence(label=f"requests per {key} (access logs)", ref=f"callers:{key}"),),
+        data={key: str(top[key])},
+    )

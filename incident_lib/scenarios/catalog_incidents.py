@@ -21,6 +21,8 @@ truth says the onset, the cause, the culprit change or none, and what the findin
 - ``apigateway_latency_memory_cut``: an UpdateFunctionConfiguration cuts
   ``catalog-api-handler``'s memory from 1024 to 256 MB; every route of ``catalog-api`` slows.
   Culprit: the configuration change.
+- ``apigateway_runaway_client``: one new client floods ``quotes-api`` past its stage limit
+  (10 requests per second); everyone gets 429s. Culprit: **none**.
 """
 
 from __future__ import annotations
@@ -631,7 +633,102 @@ MEMORY_CUT_SCENARIO = ServiceScenario(
     **CATALOG,
 )
 
+
+# -- apigateway_throttling -----------------------------------------------------------------------
+FLOOD_FROM, FLOOD_TO = at("12:30:00"), at("13:10:00")
+QUOTE_ROUTES = {"GET /quotes": 0.7, "GET /quotes/{symbol}": 0.3}
+RUNAWAY = "203.0.113.250"
+QUOTES = _api_app("quotes-api", "p6q7r8s9t0", "quotes-api-handler", "quotes", QUOTE_ROUTES)
+QUOTES["calls"] = [
+    *r.apigateway_calls(
+        "quotes-api",
+        "p6q7r8s9t0",
+        "prod",
+        list(QUOTE_ROUTES),
+        "quotes-api-handler",
+        "/aws/apigateway/quotes-api/prod",
+        rate_limit=10.0,
+        burst_limit=20,
+    ),
+    *r.lambda_calls("quotes-api-handler", environment={"TABLE_NAME": "quotes"}),
+]
+QUOTES["logs"] = [
+    Logs("/aws/apigateway/quotes-api/prod", "api", r.access_log_line),
+    Logs("/aws/apigateway/quotes-api/prod", "flood", r.access_log_line),
+]
+QUOTES["metrics"] = [
+    *r.apigateway_metrics("quotes-api", "prod", ("api", "flood")),
+    *r.apigateway_metrics("quotes-api", "staging", "staging"),
+    *r.lambda_metrics(
+        "quotes-api-handler",
+        ("api", "flood"),
+        errors=r.outcome_is("error"),
+        invoked=r.not_outcome("throttled"),
+    ),
+]
+RUNAWAY_CLIENT = ServiceScenario(
+    name="apigateway_runaway_client",
+    alert_type="apigateway_throttling",
+    description="one new client floods quotes-api past its stage limit (10 rps): everyone "
+    "gets 429s; no culprit change",
+    start=START,
+    end=END,
+    requests=[
+        Requests(
+            "api",
+            Traffic(150, 300, duration_ms=60),
+            QUOTE_ROUTES,
+            clients=tuple(f"198.51.100.{n}" for n in (11, 23, 37, 42, 58, 64, 71, 89)),
+        ),
+        Requests("flood", Traffic(1, 1, duration_ms=55), {"GET /quotes": 1.0}, clients=(RUNAWAY,)),
+        Requests("staging", Traffic(3, 8, duration_ms=70), QUOTE_ROUTES),
+    ],
+    effects=[
+        *_background(),
+        surge("flood", FLOOD_FROM, 900.0, until=FLOOD_TO, ramp=minutes(1)),
+        over_capacity(
+            "api",
+            600.0,
+            status=429,
+            error="Too Many Requests",
+            start=FLOOD_FROM,
+            shared_with=("flood",),
+        ),
+        over_capacity(
+            "flood",
+            600.0,
+            status=429,
+            error="Too Many Requests",
+            start=FLOOD_FROM,
+            shared_with=("api",),
+        ),
+    ],
+    changes=[
+        lambda_deploy_change(at("11:47:30"), "quotes-api-handler", old_version=12, new_version=13),
+        api_change(
+            at("12:14:05"),
+            "PutRolePolicy",
+            "iam.amazonaws.com",
+            [("AWS::IAM::Role", "marketing-etl-role")],
+            {"roleName": "marketing-etl-role", "policyName": "s3"},
+        ),
+    ],
+    alarm=AlarmOn(
+        "quotes-api-throttle-prod",
+        "AWS/ApiGateway",
+        "4XXError",
+        {"ApiName": "quotes-api", "Stage": "prod"},
+        threshold=50,
+    ),
+    onset=FLOOD_FROM,
+    cause="one new client (203.0.113.250) sends about 900 requests a minute from 12:30; the stage "
+    "limit of 10 requests per second throttles everyone (429)",
+    must_say=["No related change found", RUNAWAY, "429"],
+    **QUOTES,
+)
+
 ALL = (
+    RUNAWAY_CLIENT,
     MEMORY_CUT_SCENARIO,
     BACKEND_DEPLOY,
     DYNAMODB_THROTTLE,

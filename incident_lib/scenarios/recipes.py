@@ -45,7 +45,9 @@ def not_outcome(*outcomes: str) -> Where:
 
 
 # -- API Gateway ---------------------------------------------------------------------------------
-def apigateway_metrics(api: str, stage: str, stream: str, *, overhead_ms: float = 12.0) -> list:
+def apigateway_metrics(
+    api: str, stage: str, stream: str | tuple[str, ...], *, overhead_ms: float = 12.0
+) -> list:
     """AWS/ApiGateway (REST API, ``ApiName``/``Stage``): Count, 5XXError and 4XXError (a 0 or
     a 1 per request, so Average is the rate), Latency and IntegrationLatency (raw samples)."""
     dims = {"ApiName": api, "Stage": stage}
@@ -109,10 +111,19 @@ def access_log_line(row: Mapping[str, Any]) -> str:
 
 
 def apigateway_calls(
-    api: str, api_id: str, stage: str, routes: Sequence[str], function: str, access_group: str
+    api: str,
+    api_id: str,
+    stage: str,
+    routes: Sequence[str],
+    function: str,
+    access_group: str,
+    *,
+    rate_limit: float = 10000.0,
+    burst_limit: int = 5000,
 ) -> list[Call]:
-    """GetRestApis, GetStage (access logging to ``access_group``) and GetResources with the
-    methods' Lambda proxy integrations to ``function``."""
+    """GetRestApis, GetStage (access logging to ``access_group``, the stage's throttling
+    limits), GetResources with the methods' Lambda proxy integrations to ``function`` and
+    GetUsagePlans (none)."""
     fn_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
     uri = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{fn_arn}/invocations"
     resources: dict[str, dict[str, Any]] = {}
@@ -150,7 +161,7 @@ def apigateway_calls(
                     "format": '{"requestId":"$context.requestId","status":"$context.status"}',
                 },
                 "methodSettings": {
-                    "*/*": {"throttlingBurstLimit": 5000, "throttlingRateLimit": 10000.0}
+                    "*/*": {"throttlingBurstLimit": burst_limit, "throttlingRateLimit": rate_limit}
                 },
                 "lastUpdatedDate": "2026-10-01T08:00:00Z",
             },
@@ -164,30 +175,36 @@ def apigateway_calls(
             restApiId=api_id,
             embed=["methods"],
         ),
+        recorded("apigateway", "GetUsagePlans", {"items": []}, limit=500),
     ]
 
 
 # -- Lambda --------------------------------------------------------------------------------------
 def lambda_metrics(
     function: str,
-    stream: str,
+    stream: str | tuple[str, ...],
     *,
     errors: Where | None = None,
     throttled: Where | None = None,
     limit: float | None = None,
+    invoked: Where | None = None,
 ) -> list:
-    """AWS/Lambda for ``function`` invoked once per row of ``stream``: Invocations, Errors,
-    Throttles (flags), Duration (raw samples) and ConcurrentExecutions (mean in flight, at
-    most ``limit``)."""
+    """AWS/Lambda for ``function`` invoked once per row of ``stream`` (those ``invoked``
+    selects: a request the API throttled never reaches it): Invocations, Errors, Throttles
+    (flags), Duration (raw samples) and ConcurrentExecutions (mean in flight, at most
+    ``limit``)."""
     dims = {"FunctionName": function}
     if errors is None:  # a throttled request never ran, so it is not an error
         errors = (lambda f: failed(f) & ~throttled(f)) if throttled is not None else failed
     ran = (lambda f: ~throttled(f)) if throttled is not None else None
     no = throttled or (lambda f: pd.Series(False, index=f.index))
+    if invoked is not None:
+        ran_or_all = ran
+        ran = (lambda f: invoked(f) & ran_or_all(f)) if ran_or_all is not None else invoked
     return [
         Metric("AWS/Lambda", "Invocations", dims, stream, "count", ran),
-        Metric("AWS/Lambda", "Errors", dims, stream, "flag", errors),
-        Metric("AWS/Lambda", "Throttles", dims, stream, "flag", no),
+        Metric("AWS/Lambda", "Errors", dims, stream, "flag", errors, among=invoked),
+        Metric("AWS/Lambda", "Throttles", dims, stream, "flag", no, among=invoked),
         Metric("AWS/Lambda", "Duration", dims, stream, "samples", ran, unit="Milliseconds"),
         Gauge(
             "AWS/Lambda",
@@ -199,7 +216,9 @@ def lambda_metrics(
     ]
 
 
-def concurrency(ctx: Context, stream: str, where: Where | None = None) -> np.ndarray:
+def concurrency(
+    ctx: Context, stream: str | tuple[str, ...], where: Where | None = None
+) -> np.ndarray:
     """Mean executions in flight per minute: requests x mean duration / 60 s (at least 1 when
     any ran)."""
     n = ctx.counts(stream, where)

@@ -42,7 +42,7 @@ from incident_lib.scenarios.cloudtrail import Identity, lambda_deploy, lookup_ev
 from incident_lib.scenarios.ids import hex_id, new_uuids
 from incident_lib.scenarios.registry import Scenario, register
 from incident_lib.scenarios.toolkit import CI, PLATFORM, Traffic
-from incident_lib.scenarios.traffic import minute_index, traffic_counts
+from incident_lib.scenarios.traffic import daily_rate, minute_index, traffic_counts
 from incident_lib.store import StoreWriter, canonical_dimensions
 
 ACCOUNT = "123456789012"
@@ -125,6 +125,8 @@ class Effect:
     cause: str = ""
     #: Requests (of ``kinds``) a minute holds: a number, or ``capacity(minutes since start)``.
     capacity: float | Shape | None = None
+    #: Other streams that share the capacity (one stage limit for every client).
+    shared_with: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,10 +179,13 @@ def over_capacity(
     outcome: str = "throttled",
     cause: str = "",
     start: pd.Timestamp | None = None,
+    shared_with: Sequence[str] = (),
 ) -> Effect:
     """Requests of ``stream`` (of ``kinds``, else all) beyond ``per_minute`` in a minute are
     throttled (a concurrency limit, provisioned capacity, a rate limit). ``per_minute`` may be
-    a function of the minutes since ``start`` (capacity lowered by a change at ``start``)."""
+    a function of the minutes since ``start`` (capacity lowered by a change at ``start``);
+    ``shared_with`` names streams whose requests count against the same capacity (declare
+    the effect on each of them)."""
     return Effect(
         stream,
         start if start is not None else pd.Timestamp("1970-01-01T00:00Z"),
@@ -192,6 +197,7 @@ def over_capacity(
         None,
         cause,
         capacity=per_minute,
+        shared_with=tuple(shared_with),
     )
 
 
@@ -221,13 +227,15 @@ class Metric:
     namespace: str
     name: str
     dimensions: Mapping[str, str]
-    stream: str
+    stream: str | tuple[str, ...]  # several: their rows together (every client of one API)
     agg: str = "count"
     where: Where | None = None
     column: str = "latency_ms"
     unit: str | None = "Count"
     #: Added to every sample (``samples``): the API's own time on top of the integration's.
     offset: float = 0.0
+    #: Only these rows exist for this metric (the requests that reach a backend at all).
+    among: Where | None = None
 
 
 @dataclass(frozen=True)
@@ -266,17 +274,19 @@ class Context:
     index: pd.DatetimeIndex
     frames: Mapping[str, pd.DataFrame]
 
-    def counts(self, stream: str, where: Where | None = None) -> np.ndarray:
+    def counts(self, stream: str | tuple[str, ...], where: Where | None = None) -> np.ndarray:
         """Requests of ``stream`` (those ``where`` selects) per minute."""
-        frame = self.frames[stream]
+        frame = _rows(self.frames, stream)
         if where is not None:
             frame = frame[where(frame).to_numpy(bool)]
         per = frame.groupby("minute").size()
         return per.reindex(self.index, fill_value=0).to_numpy(float)
 
-    def mean(self, stream: str, column: str, where: Where | None = None) -> np.ndarray:
+    def mean(
+        self, stream: str | tuple[str, ...], column: str, where: Where | None = None
+    ) -> np.ndarray:
         """The mean of ``column`` per minute (0 for an empty minute)."""
-        frame = self.frames[stream]
+        frame = _rows(self.frames, stream)
         if where is not None:
             frame = frame[where(frame).to_numpy(bool)]
         per = frame.groupby("minute")[column].mean()
@@ -284,6 +294,13 @@ class Context:
 
     def minutes_since(self, at: pd.Timestamp) -> np.ndarray:
         return (self.index - at).total_seconds().to_numpy() / 60.0
+
+
+def _rows(frames: Mapping[str, pd.DataFrame], stream: str | tuple[str, ...]) -> pd.DataFrame:
+    """One stream's rows, or several streams' together."""
+    if isinstance(stream, str):
+        return frames[stream]
+    return pd.concat([frames[s] for s in stream], ignore_index=True)
 
 
 # -- changes and recorded calls ----------------------------------------------------------------
@@ -437,12 +454,15 @@ class ServiceScenario:
         t = req.traffic
         counts = traffic_counts(
             index, rng, low=t.low, high=t.high, peak_hour=t.peak_hour, noise=t.noise
-        ).astype(float)
+        )
         for s in self.effects:
             if isinstance(s, Surge) and s.stream == req.name:
+                # The extra requests: Poisson around the usual rate times the surge (drawn on
+                # the rate, not on the drawn counts, so a quiet stream surges smoothly).
                 minutes = (index - s.start).total_seconds().to_numpy() / 60.0
-                counts *= 1.0 + (s.factor - 1.0) * s.shape(minutes)
-        counts = rng.poisson(counts).astype(np.int64) if len(counts) else counts.astype(np.int64)
+                usual = daily_rate(index, low=t.low, high=t.high, peak_hour=t.peak_hour)
+                counts = counts + rng.poisson(usual * (s.factor - 1.0) * s.shape(minutes))
+        counts = counts.astype(np.int64)
         starts = np.repeat(index.asi8 // 1000, counts)  # epoch ms (index is in µs)
         ms = np.sort(starts + rng.integers(0, 60_000, size=int(counts.sum())))
         n = len(ms)
@@ -467,7 +487,7 @@ class ServiceScenario:
         )
         frame["request_id"] = new_uuids(rng, n)
         for e in self.effects:
-            if not isinstance(e, Effect) or e.stream != req.name:
+            if not isinstance(e, Effect) or e.stream != req.name or e.shared_with:
                 continue
             ok = (frame["outcome"] == "ok").to_numpy().copy()
             if e.kinds:
@@ -489,6 +509,31 @@ class ServiceScenario:
                 )
         return frame
 
+    def _shared_capacity(
+        self, frames: Mapping[str, pd.DataFrame], rng: np.random.Generator
+    ) -> None:
+        """Capacity shared between streams: each minute's requests of all of them count, and
+        every stream loses the same share beyond it (after the streams are drawn, so a
+        scenario without one draws the same numbers)."""
+        for e in self.effects:
+            if not isinstance(e, Effect) or not e.shared_with:
+                continue
+            frame = frames[e.stream]
+            total = pd.Series(0.0, index=pd.DatetimeIndex([], tz="UTC"))
+            for name in (e.stream, *e.shared_with):
+                f = frames[name]
+                held = f["kind"].isin(e.kinds) if e.kinds else f["kind"].notna()
+                total = total.add(held.groupby(f["minute"]).sum().astype(float), fill_value=0.0)
+            per_minute = total.reindex(frame["minute"]).to_numpy(float)
+            minutes = (frame["minute"] - e.start).dt.total_seconds().to_numpy() / 60.0
+            cap = e.capacity(minutes) if callable(e.capacity) else e.capacity
+            p = np.clip(1.0 - cap / np.maximum(per_minute, 1.0), 0.0, 1.0)
+            ok = (frame["outcome"] == "ok").to_numpy().copy()
+            if e.kinds:
+                ok &= frame["kind"].isin(e.kinds).to_numpy()
+            hit = ok & (rng.random(len(frame)) < p)
+            frame.loc[hit, ["status", "outcome", "error"]] = [e.status, e.outcome, e.error]
+
     # -- metrics -----------------------------------------------------------------------------
     def _metric_rows(
         self, m: Metric | Gauge, frames: Mapping[str, pd.DataFrame], rng: np.random.Generator
@@ -505,7 +550,9 @@ class ServiceScenario:
                 {**base, "timestamp": index, "sample_count": 1.0, "sum": values}
                 | {"minimum": values, "maximum": values}
             )
-        frame = frames[m.stream]
+        frame = _rows(frames, m.stream)
+        if m.among is not None:
+            frame = frame[m.among(frame).to_numpy(bool)]
         sel = m.where(frame).to_numpy(bool) if m.where is not None else np.ones(len(frame), bool)
         if m.agg == "samples":
             part = frame[sel]
@@ -616,6 +663,7 @@ class ServiceScenario:
     def generate(self, writer: StoreWriter, rng: np.random.Generator) -> dict[str, Any]:
         """Write the telemetry into ``writer``; return the descriptor entry."""
         frames = {r.name: self._frame(r, rng) for r in self.requests}
+        self._shared_capacity(frames, rng)
         rows = pd.concat(
             [self._metric_rows(m, frames, rng) for m in self.metrics], ignore_index=True
         )

@@ -126,3 +126,9 @@ def test_api_latency_goes_to_apigateway_latency() -> None:
     inv = resolve(_alarm("AWS/ApiGateway", "IntegrationLatency", dims, "p99"))
     assert inv.alert_type == "apigateway_latency" and inv.notebook.is_file()
     assert (inv.parameters["api_name"], inv.parameters["stage"]) == ("catalog-api", "prod")
+
+
+def test_api_4xx_goes_to_apigateway_throttling() -> None:
+    inv = resolve(_alarm("AWS/ApiGateway", "4XXError", {"ApiName": "quotes-api", "Stage": "prod"}))
+    assert inv.alert_type == "apigateway_throttling" and inv.notebook.is_file()
+    assert inv.parameters["api_name"] == "quotes-api"

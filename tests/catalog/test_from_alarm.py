@@ -20,6 +20,7 @@ ALARMS = {
     "apigateway_5xx": FIXTURES / "sns_message_treat_missing_data_nonbreaching_text.json",
     "lambda_throttles": FIXTURES / "sns_message_lambda_throttles.json",
     "dynamodb_throttling": FIXTURES / "sns_message_dynamodb_throttled_requests.json",
+    "apigateway_throttling": FIXTURES / "sns_message_apigateway_4xx_throttle.json",
     "apigateway_latency": FIXTURES / "sns_message_bare_extended_statistic_p99.json",
     "lambda_duration": FIXTURES / "sns_message_lambda_duration_p99.json",
     "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
