@@ -38,6 +38,8 @@ __all__ = [
     "consumers_table",
     "dependency_finding",
     "dependency_table",
+    "health_finding",
+    "health_table",
     "indexes_of",
     "limit_finding",
     "moved_finding",
@@ -48,6 +50,7 @@ __all__ = [
     "rate_limit_finding",
     "redrive_table",
     "runtime_findings",
+    "sparse_sibling_finding",
     "stage_limits",
     "summary",
     "table_summary",
@@ -893,4 +896,85 @@ def top_caller_finding(case: Case, *, heavy: float = 40.0) -> Finding | None:
         severity="critical",
         evidence=(Evidence(label=f"requests per {key} (access logs)", ref=f"callers:{key}"),),
         data={key: str(top[key])},
+    )
+
+
+# -- AWS Health ----------------------------------------------------------------------------------
+def health_table(events: Mapping[str, Any]) -> pd.DataFrame:
+    """AWS Health DescribeEvents as a table: type, Region, status, start."""
+    rows = [
+        {
+            "event_type": e.get("eventTypeCode"),
+            "category": e.get("eventTypeCategory"),
+            "region": e.get("region"),
+            "status": e.get("statusCode"),
+            "start": e.get("startTime"),
+            "scope": e.get("eventScopeCode"),
+        }
+        for e in (events or {}).get("events", []) or []
+    ]
+    if not rows:
+        raise NoDataError("no AWS Health event for this service")
+    return pd.DataFrame(rows)
+
+
+def health_finding(case: Case, events: Mapping[str, Any] | None) -> Finding | None:
+    """An open AWS Health issue for the service in the alarm's Region: the likely cause of
+    service-side errors (no change of ours needed)."""
+    items = [
+        e
+        for e in (events or {}).get("events", []) or []
+        if e.get("eventTypeCategory") == "issue" and e.get("region") in (case.alarm.region, None)
+    ]
+    if not items:
+        return None
+    e = items[0]
+    return Finding(
+        kind="cause",
+        title=f"AWS Health reports {e.get('eventTypeCode')} in {e.get('region')} "
+        f"({e.get('statusCode')}, since {e.get('startTime')})",
+        detail="An operational issue of the service itself: errors on every table of the Region "
+        "are expected until it closes; retries with backoff are the mitigation.",
+        severity="critical",
+        evidence=(Evidence(label="AWS Health DescribeEvents", ref="health"),),
+    )
+
+
+def sparse_sibling_finding(case: Case, *, what: str = "resource") -> Finding | None:
+    """Which sibling series (from :func:`incident_lib.steps.sibling_queries`) count events
+    since the incident started against the hour before, for metrics published only when the
+    events happen (SystemErrors, throttles): a missing datapoint is a zero, which the
+    baseline-based sibling scan cannot see."""
+    ids = case.state.get("sibling_ids") or []
+    frame = case.metric_frame(*ids)
+    if frame.empty or len(ids) < 2:
+        return None
+    start = case.state["onset"].time if case.state.get("onset") else case.alarm_time - DEFAULT_LEAD
+    t = pd.DatetimeIndex(frame["timestamp"])
+    since = frame[t >= start - pd.Timedelta(minutes=1)].groupby("label")["value"].sum()
+    before = frame[(t < start) & (t >= start - pd.Timedelta(hours=1))].groupby("label")["value"]
+    before = before.sum()
+    own = frame.loc[frame["id"] == "alarmed", "label"]
+    alarmed = str(own.iloc[0]) if len(own) else ""
+    hit = [
+        str(label)
+        for label, n in since.items()
+        if label != alarmed and n > 0 and n >= 3 * before.get(label, 0.0)
+    ]
+    quiet = [str(x) for x in frame["label"].unique() if x != alarmed and str(x) not in hit]
+    if hit:
+        return Finding(
+            kind="sibling_scan",
+            title=f"Other {what}s fail too since the onset: {'; '.join(hit[:5])}",
+            detail=f"Events since the onset against the hour before. Unaffected: "
+            f"{'; '.join(quiet[:5]) or 'none'}. Several {what}s at once points at a shared "
+            "cause (the service, the Region), not this one.",
+            severity="warning",
+            evidence=(Evidence(label="siblings", ref="siblings"),),
+        )
+    return Finding(
+        kind="sibling_scan",
+        title=f"Only this {what} fails: {len(quiet)} others have no events since the onset",
+        severity="info",
+        evidence=(Evidence(label="siblings", ref="siblings"),),
     )

@@ -23,6 +23,8 @@ truth says the onset, the cause, the culprit change or none, and what the findin
   Culprit: the configuration change.
 - ``apigateway_runaway_client``: one new client floods ``quotes-api`` past its stage limit
   (10 requests per second); everyone gets 429s. Culprit: **none**.
+- ``dynamodb_service_event``: DynamoDB returns 500s in the Region (an AWS Health event);
+  ``sessions`` and ``carts`` both see SystemErrors. Culprit: **none**.
 """
 
 from __future__ import annotations
@@ -727,7 +729,112 @@ RUNAWAY_CLIENT = ServiceScenario(
     **QUOTES,
 )
 
+
+# -- dynamodb_system_errors ----------------------------------------------------------------------
+ISSUE_FROM, ISSUE_TO = at("12:26:00"), at("12:58:00")
+INTERNAL = "InternalServerError: Internal server error (Service: DynamoDb, Status Code: 500)"
+
+
+def _retries_ran_out(f: pd.DataFrame) -> pd.Series:
+    """The SDK retries a 500 three times; about one failed call in five still fails."""
+    return (f["outcome"] == "system_error") & f["request_id"].str[-1].isin(["0", "1", "2"])
+
+
+SERVICE_EVENT = ServiceScenario(
+    name="dynamodb_service_event",
+    alert_type="dynamodb_system_errors",
+    description="DynamoDB returns 500s in the Region (an AWS Health event): sessions and carts "
+    "both see SystemErrors; no culprit change",
+    start=START,
+    end=END,
+    requests=[
+        Requests("sessions", Traffic(400, 700, duration_ms=5), {"GetItem": 0.7, "PutItem": 0.3}),
+        Requests("carts", Traffic(150, 300, duration_ms=6), {"GetItem": 0.5, "UpdateItem": 0.5}),
+    ],
+    effects=[
+        fail(
+            "sessions",
+            ISSUE_FROM,
+            0.05,
+            until=ISSUE_TO,
+            ramp=minutes(2),
+            outcome="system_error",
+            error=INTERNAL,
+        ),
+        fail(
+            "carts",
+            ISSUE_FROM,
+            0.05,
+            until=ISSUE_TO,
+            ramp=minutes(2),
+            outcome="system_error",
+            error=INTERNAL,
+        ),
+    ],
+    metrics=[
+        *r.dynamodb_metrics("sessions", "sessions", write_kinds=("PutItem",)),
+        *r.dynamodb_metrics("carts", "carts", write_kinds=("UpdateItem",)),
+        *r.lambda_metrics("session-api", "sessions", errors=_retries_ran_out),
+    ],
+    logs=[
+        Logs(
+            "/aws/lambda/session-api",
+            "sessions",
+            r.lambda_error_line(
+                [
+                    ("/var/task/sessions.py", 52, "load", "item = table.get_item(Key=key)"),
+                    ("/var/runtime/botocore/client.py", 1023, "_make_api_call", "raise error"),
+                ]
+            ),
+            where=_retries_ran_out,
+        )
+    ],
+    calls=[
+        r.describe_table("sessions", billing="PAY_PER_REQUEST"),
+        r.list_functions({"session-api": {"SESSIONS_TABLE": "sessions"}, "cart-api": {}}),
+        r.health_events(
+            "DYNAMODB",
+            [
+                {
+                    "arn": "arn:aws:health:us-east-1::event/DYNAMODB/"
+                    "AWS_DYNAMODB_OPERATIONAL_ISSUE/AWS_DYNAMODB_OPERATIONAL_ISSUE_7F3A1",
+                    "service": "DYNAMODB",
+                    "eventTypeCode": "AWS_DYNAMODB_OPERATIONAL_ISSUE",
+                    "eventTypeCategory": "issue",
+                    "region": "us-east-1",
+                    "startTime": "2026-11-20T12:27:00Z",
+                    "statusCode": "open",
+                    "eventScopeCode": "PUBLIC",
+                }
+            ],
+        ),
+    ],
+    changes=[
+        lambda_deploy_change(at("11:52:40"), "session-api", old_version=40, new_version=41),
+        api_change(
+            at("12:17:13"),
+            "UpdateTimeToLive",
+            "dynamodb.amazonaws.com",
+            [("AWS::DynamoDB::Table", "audit-log")],
+            {"tableName": "audit-log", "timeToLiveSpecification": {"enabled": True}},
+        ),
+    ],
+    alarm=AlarmOn(
+        "stock-analysis-dynamo-errors-production",
+        "AWS/DynamoDB",
+        "SystemErrors",
+        {"TableName": "sessions", "Operation": "GetItem"},
+        threshold=5,
+    ),
+    onset=ISSUE_FROM,
+    cause="a DynamoDB operational issue in us-east-1 (AWS Health: "
+    "AWS_DYNAMODB_OPERATIONAL_ISSUE) returns 500s on every table; no change of ours",
+    must_say=["No related change found", "AWS_DYNAMODB_OPERATIONAL_ISSUE", "carts"],
+    resources={"table": "sessions", "function": "session-api"},
+)
+
 ALL = (
+    SERVICE_EVENT,
     RUNAWAY_CLIENT,
     MEMORY_CUT_SCENARIO,
     BACKEND_DEPLOY,

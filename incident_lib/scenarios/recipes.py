@@ -351,6 +351,16 @@ def dynamodb_metrics(
                 unit="Milliseconds",
             )
         )
+        out.append(
+            Metric(
+                "AWS/DynamoDB",
+                "SystemErrors",
+                {"TableName": table, "Operation": op},
+                stream,
+                "count",
+                lambda f, op=op: (f["kind"] == op) & (f["outcome"] == "system_error"),
+            )
+        )
     dims = {"TableName": table}
 
     def is_write(f: pd.DataFrame) -> pd.Series:
@@ -689,3 +699,13 @@ def downstream_line(dependency: str, *, share_of_duration: float = 0.7) -> Any:
         return app_line(ts, str(row["request_id"]), "INFO", body)
 
     return line
+
+
+def health_events(service: str, events: Sequence[Mapping[str, Any]]) -> Call:
+    """AWS Health DescribeEvents for ``service`` (the account's open and recent issues)."""
+    return recorded(
+        "health",
+        "DescribeEvents",
+        {"events": [dict(e) for e in events]},
+        filter={"services": [service]},
+    )

@@ -132,3 +132,10 @@ def test_api_4xx_goes_to_apigateway_throttling() -> None:
     inv = resolve(_alarm("AWS/ApiGateway", "4XXError", {"ApiName": "quotes-api", "Stage": "prod"}))
     assert inv.alert_type == "apigateway_throttling" and inv.notebook.is_file()
     assert inv.parameters["api_name"] == "quotes-api"
+
+
+def test_dynamodb_system_errors_go_to_their_own_type() -> None:
+    dims = {"TableName": "sessions", "Operation": "GetItem"}
+    inv = resolve(_alarm("AWS/DynamoDB", "SystemErrors", dims))
+    assert inv.alert_type == "dynamodb_system_errors" and inv.notebook.is_file()
+    assert inv.parameters["table_name"] == "sessions"

@@ -19,6 +19,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "alarms"
 ALARMS = {
     "apigateway_5xx": FIXTURES / "sns_message_treat_missing_data_nonbreaching_text.json",
     "lambda_throttles": FIXTURES / "sns_message_lambda_throttles.json",
+    "dynamodb_system_errors": FIXTURES / "sns_message_dynamodb_system_errors.json",
     "dynamodb_throttling": FIXTURES / "sns_message_dynamodb_throttled_requests.json",
     "apigateway_throttling": FIXTURES / "sns_message_apigateway_4xx_throttle.json",
     "apigateway_latency": FIXTURES / "sns_message_bare_extended_statistic_p99.json",
