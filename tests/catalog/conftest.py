@@ -54,6 +54,57 @@ def catalog_stores(tmp_path_factory: pytest.TempPathFactory):
     return get
 
 
+#: Every scenario investigated in this session, for the measures table.
+RUNS: dict[str, Investigated] = {}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _verdicts(run: Investigated) -> tuple[str, str, str]:
+    """(onset, culprit, cause) right or wrong against the ground truth, as the tests judge."""
+    import pandas as pd
+
+    truth = run.truth
+    onsets = [f for f in run.findings.findings if f.kind == "onset"]
+    onset_ok = bool(onsets) and abs(
+        pd.Timestamp(onsets[0].time) - pd.Timestamp(truth["onset"])
+    ) <= pd.Timedelta(minutes=2)
+    kinds = {f.kind: f for f in run.findings.findings}
+    if truth["culprit_event_id"] is None:
+        culprit_ok = "culprit_change" not in kinds and "no_related_change" in kinds
+    else:
+        culprit_ok = (
+            kinds.get("culprit_change") is not None
+            and kinds["culprit_change"].data.get("event_id") == truth["culprit_event_id"]
+        )
+    cause_ok = all(p in run.text() for p in truth["must_say"])
+    return tuple("right" if ok else "WRONG" for ok in (onset_ok, culprit_ok, cause_ok))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The measures table (alert type, scenario, findings against the truth, seconds to the
+    report), printed and kept in test-artifacts/catalog-measures.md."""
+    if not RUNS:
+        return
+    from incident_lib.scenarios import SCENARIOS
+
+    lines = [
+        "| alert type | scenario | culprit in truth | onset | culprit | cause | seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, run in sorted(RUNS.items(), key=lambda kv: SCENARIOS[kv[0]].alert_type):
+        onset, culprit, cause = _verdicts(run)
+        has = "yes" if run.truth["culprit_event_id"] else "none"
+        lines.append(
+            f"| `{SCENARIOS[name].alert_type}` | `{name}` | {has} | {onset} | {culprit} | "
+            f"{cause} | {run.seconds:.1f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    terminalreporter.write_sep("-", "catalogue scenarios: findings against the ground truth")
+    terminalreporter.write(text)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "catalog-measures.md").write_text(text, encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def investigated(catalog_stores, tmp_path_factory: pytest.TempPathFactory):
     """``get(name)``: the scenario's alarm event investigated with ``incident investigate
@@ -81,7 +132,7 @@ def investigated(catalog_stores, tmp_path_factory: pytest.TempPathFactory):
             seconds = time.perf_counter() - t0
             (folder,) = [p for p in out.iterdir() if p.is_dir()]
             doc = FindingsDoc.model_validate_json((folder / "findings.json").read_text("utf-8"))
-            cache[name] = Investigated(store, code, folder, doc, seconds)
+            cache[name] = RUNS[name] = Investigated(store, code, folder, doc, seconds)
         return cache[name]
 
     return get
