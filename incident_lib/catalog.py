@@ -113,6 +113,8 @@ class CatalogFile(BaseModel):
     override: list[Override] = Field(default_factory=list)
     #: Resource name (function, service, table ...) -> the log groups that belong to it.
     log_groups: dict[str, list[str]] = Field(default_factory=dict)
+    #: API, queue or table name -> the Lambda functions behind it (added to those found).
+    backends: dict[str, list[str]] = Field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,6 +197,89 @@ def _lambda_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str
     return {"function_name": function, "log_groups": list(groups)}
 
 
+def _dimension(alarm: Alarm, match: Match, namespace: str, *names: str) -> dict[str, str]:
+    """The dimensions of the matched metric (else the alarm's first in ``namespace``) that
+    are among ``names``."""
+    metrics = [match.metric] if match.metric else []
+    metrics += [m for m in alarm.metrics() if m.namespace == namespace]
+    for metric in metrics:
+        found = {n: metric.dimensions[n] for n in names if metric.dimensions.get(n)}
+        if found:
+            return found
+    return {}
+
+
+@register_parameters("apigateway")
+def _apigateway_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The API (``ApiName`` for a REST API, ``ApiId`` for an HTTP API), its stage, the Lambda
+    functions the user's ``[backends]`` puts behind it (the notebook adds those its
+    integrations name), its access log groups (``[log_groups]`` by API name or id) and the
+    log-group map for the backends."""
+    dims = _dimension(alarm, match, "AWS/ApiGateway", "ApiName", "ApiId", "Stage")
+    api_name, api_id = dims.get("ApiName", ""), dims.get("ApiId", "")
+    api = match.parameters.get("api_name") or api_name or api_id
+    if not api:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no API: it has no "
+            "ApiName or ApiId dimension; set api_name in the override's parameters"
+        )
+    stage = dims.get("Stage", "")
+    groups = catalog.log_groups.get(api) or catalog.log_groups.get(f"{api}/{stage}") or []
+    return {
+        "api_name": api_name,
+        "api_id": api_id,
+        "stage": stage,
+        "backend_functions": list(catalog.backends.get(api, [])),
+        "log_groups": list(groups),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [n for n in (api_name, api_id) if n],
+    }
+
+
+@register_parameters("dynamodb_table")
+def _dynamodb_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The table (``TableName``), the index when the alarm names one
+    (``GlobalSecondaryIndexName``), the functions the user's ``[backends]`` lists as its
+    callers (the notebook adds those whose environment names the table) and the log-group
+    map for them."""
+    dims = _dimension(alarm, match, "AWS/DynamoDB", "TableName", "GlobalSecondaryIndexName")
+    table = match.parameters.get("table_name") or dims.get("TableName", "")
+    if not table:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no table: it has "
+            "no TableName dimension; set table_name in the override's parameters"
+        )
+    return {
+        "table_name": table,
+        "index_name": dims.get("GlobalSecondaryIndexName", ""),
+        "backend_functions": list(catalog.backends.get(table, [])),
+        "log_groups": list(catalog.log_groups.get(table, [])),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [table],
+    }
+
+
+@register_parameters("sqs_queue")
+def _sqs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The queue (``QueueName``: for ``sqs_dlq`` the dead-letter queue), the functions the
+    user's ``[backends]`` lists as consumers of it or of its source queues (the notebook adds
+    the event source mappings'), and the log-group map for them."""
+    dims = _dimension(alarm, match, "AWS/SQS", "QueueName")
+    queue = match.parameters.get("queue_name") or dims.get("QueueName", "")
+    if not queue:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no queue: it has "
+            "no QueueName dimension; set queue_name in the override's parameters"
+        )
+    return {
+        "queue_name": queue,
+        "backend_functions": list(catalog.backends.get(queue, [])),
+        "log_groups": list(catalog.log_groups.get(queue, [])),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [queue],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 
@@ -210,6 +295,7 @@ class Catalog:
         self._order: list[str] = []
         self.overrides: list[Override] = []
         self.log_groups: dict[str, list[str]] = {}
+        self.backends: dict[str, list[str]] = {}
         self.fallback = fallback
         self.notebooks = notebooks
         #: Where a user file's relative notebook paths start: the folder of that file.
@@ -263,6 +349,7 @@ class Catalog:
             [*data.override, *self.overrides] if user else [*self.overrides, *data.override]
         )
         self.log_groups.update(data.log_groups)
+        self.backends.update(data.backends)
         if data.fallback:
             self.fallback = data.fallback
         for target in [o.alert_type for o in self.overrides] + [self.fallback]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,9 +75,18 @@ def test_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve(alarm).parameters["log_groups"][0] == "/checkout/api/app"
 
 
+def _custom_p99() -> Any:
+    """The p99 fixture's alarm on a custom namespace: a metric no catalogue rule matches."""
+    alarm = parse_alarm(FIXTURES / "sns_message_bare_extended_statistic_p99.json")
+    return alarm.model_copy(
+        update={"metric": alarm.metric.model_copy(update={"namespace": "Custom/Orders"})}
+    )
+
+
 def test_name_pattern_override() -> None:
     alarm = parse_alarm(FIXTURES / "sns_message_bare_extended_statistic_p99.json")
-    assert resolve(alarm).alert_type == "generic"  # AWS/ApiGateway Latency: no active rule
+    assert resolve(alarm).alert_type == "apigateway_latency"
+    assert resolve(_custom_p99()).alert_type == "generic"  # Custom/Orders: no rule
     inv = resolve(alarm, config=CONFIGS / "log_groups_and_name_override.toml")
     assert inv.alert_type == "lambda_errors"
     assert inv.parameters["function_name"] == "orders-handler"
@@ -92,8 +102,7 @@ def test_override_to_lambda_without_function_is_a_clear_error(tmp_path: Path) ->
 
 
 def test_unknown_metric_goes_to_generic_with_resource_names() -> None:
-    alarm = parse_alarm(FIXTURES / "sns_message_bare_extended_statistic_p99.json")
-    inv = resolve(alarm, window_before="2h", window_after="30m")
+    inv = resolve(_custom_p99(), window_before="2h", window_after="30m")
     assert inv.alert_type == "generic"
     assert inv.notebook == REPO / "notebooks" / "generic.ipynb"
     assert inv.parameters["resource_names"] == ["orders-api", "prod"]
@@ -115,12 +124,20 @@ def test_composite_and_math_without_lambda_dims_go_to_generic() -> None:
 
 def test_planned_types_are_skipped_by_the_matcher() -> None:
     catalog = load_catalog()
-    assert catalog.get("lambda_throttles").planned
+    assert catalog.get("ec2_cpu").planned
     alarm = parse_alarm(FIXTURES / "eventbridge_lambda_errors.json")
-    throttles = alarm.model_copy(
-        update={"metric": alarm.metric.model_copy(update={"name": "Throttles"})}
+    cpu = alarm.model_copy(
+        update={
+            "metric": alarm.metric.model_copy(
+                update={
+                    "namespace": "AWS/EC2",
+                    "name": "CPUUtilization",
+                    "dimensions": {"InstanceId": "i-0abc"},
+                }
+            )
+        }
     )
-    assert catalog.match(throttles).alert_type.name == "generic"
+    assert catalog.match(cpu).alert_type.name == "generic"
 
 
 def test_metric_math_error_rate_on_a_function_is_lambda_errors() -> None:
@@ -208,7 +225,8 @@ def test_catalog_command_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows["lambda_errors"]["matches"] == ["AWS/Lambda Errors [FunctionName|Resource]"]
     assert rows["lambda_errors"]["notebook"].endswith("notebooks/lambda_errors.ipynb")
     assert rows["generic"]["matches"][0].startswith("fallback")
-    assert rows["sqs_dlq"]["status"] == "planned"
+    assert rows["sqs_dlq"]["status"] == "ready"
+    assert rows["ec2_cpu"]["status"] == "planned"
 
 
 def test_catalog_command_table_with_config(capsys: pytest.CaptureFixture[str]) -> None:

@@ -62,9 +62,10 @@ def _list() -> int:
     from incident_lib.scenarios import SCENARIOS
 
     width = max(map(len, SCENARIOS))
+    types = max(len(s.alert_type) for s in SCENARIOS.values())
     for name in sorted(SCENARIOS):
         s = SCENARIOS[name]
-        print(f"{name:<{width}}  {s.alert_type:<14}  {s.description}")
+        print(f"{name:<{width}}  {s.alert_type:<{types}}  {s.description}")
     return 0
 
 

@@ -1,0 +1,45 @@
+"""Each catalogue notebook on ``incident demo --from-alarm`` for an alarm of its kind: telemetry
+synthesised for an alarm nobody built a scenario for. The notebook must pick the alert type,
+run every section (those with nothing to read say so), and find the onset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from incident_lib.cli import main
+from incident_lib.findings import FindingsDoc
+
+pytestmark = pytest.mark.notebooks
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "alarms"
+ALARMS = {
+    "apigateway_5xx": FIXTURES / "sns_message_treat_missing_data_nonbreaching_text.json",
+    "lambda_throttles": FIXTURES / "sns_message_lambda_throttles.json",
+    "dynamodb_system_errors": FIXTURES / "sns_message_dynamodb_system_errors.json",
+    "dynamodb_throttling": FIXTURES / "sns_message_dynamodb_throttled_requests.json",
+    "apigateway_throttling": FIXTURES / "sns_message_apigateway_4xx_throttle.json",
+    "apigateway_latency": FIXTURES / "sns_message_bare_extended_statistic_p99.json",
+    "lambda_duration": FIXTURES / "sns_message_lambda_duration_p99.json",
+    "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
+}
+
+
+@pytest.mark.parametrize("alert_type", sorted(ALARMS))
+def test_from_alarm_runs_the_notebook_of_its_kind(alert_type, tmp_path, monkeypatch):
+    monkeypatch.setenv("INCIDENT_REPORTS", str(tmp_path / "reports"))  # the synthesised store
+    out = tmp_path / "out"
+    code = main(["demo", "--from-alarm", str(ALARMS[alert_type]), "--out", str(out), "--quiet"])
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    doc = FindingsDoc.model_validate_json((folder / "findings.json").read_text("utf-8"))
+    assert json.loads((folder / "alarm.json").read_text("utf-8"))
+    assert f'alert_type = \\"{alert_type}\\"' in (folder / "notebook.ipynb").read_text("utf-8")
+    statuses = {s.name: s.status for s in doc.sections}
+    assert "failed" not in statuses.values(), statuses
+    assert statuses["Findings"] == "ok"
+    assert code == 0, statuses
+    (onset,) = [f for f in doc.findings if f.kind == "onset"]
+    assert onset.time is not None and pd.Timestamp(onset.time).tzinfo is not None
