@@ -547,9 +547,15 @@ class _Parser:
     # -- helpers ----------------------------------------------------------------------------
 
     def fail(self, message: str, path: str) -> AlarmParseError:
-        return AlarmParseError(message, field=path, source=self.source)
+        # Messages quote the payload's own values, which may be of any size: kept short.
+        return AlarmParseError(
+            _shorten(message, MAX_MESSAGE_CHARS),
+            field=_shorten(path, MAX_MESSAGE_CHARS // 2),
+            source=self.source,
+        )
 
     def warn(self, message: str) -> None:
+        message = _shorten(message, MAX_MESSAGE_CHARS)
         log.info("%s%s", f"{self.source}: " if self.source else "", message)
         self.warnings.append(message)
 
@@ -1056,7 +1062,7 @@ class _Parser:
         detail_type = event.get("detail-type")
         if detail_type != "CloudWatch Alarm State Change":
             raise self.fail(
-                f"expected 'CloudWatch Alarm State Change', got {detail_type!r}",
+                f"expected 'CloudWatch Alarm State Change', got {_clip(detail_type)}",
                 _join(path, "detail-type"),
             )
         resources = event.get("resources") or []
@@ -1419,6 +1425,18 @@ def _ci(doc: Mapping[str, Any], key: str) -> Any:
 
 def _arn(text: str) -> str | None:
     return text if text.startswith("arn:") else None
+
+
+#: An error or warning about a payload says what is wrong in at most this many characters.
+MAX_MESSAGE_CHARS = 400
+
+
+def _shorten(text: str, size: int) -> str:
+    """``text`` with its middle cut to fit ``size`` characters."""
+    if len(text) <= size:
+        return text
+    keep = (size - 5) // 2
+    return f"{text[:keep]} ... {text[-keep:]}"
 
 
 def _clip(value: Any, size: int = 60) -> str:
