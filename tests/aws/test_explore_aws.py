@@ -26,7 +26,9 @@ GROUP = "/aws/lambda/checkout-api"
 def live_incident(tmp_path: Path, lambda_errors_store, moto, moto_clients, monkeypatch) -> Path:
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto)
     alarm = parse_alarm(alarm_event(lambda_errors_store))
-    t0 = pd.Timestamp(alarm.state_change_time).floor("60s") - pd.Timedelta(minutes=20)
+    # Data from the last hour, not from the demo alarm's day: CloudWatch Logs (and moto) reject
+    # events older than 14 days, and the demo's day is fixed.
+    t0 = pd.Timestamp.now(tz="UTC").floor("60s") - pd.Timedelta(minutes=50)
     cw = moto_clients("cloudwatch")
     for fn, base in (("checkout-api", 5.0), ("cart-api", 1.0)):
         for name in ("Errors", "Invocations"):
