@@ -10,7 +10,7 @@ Two limits, and the fix for a known stall:
   timeout runs out, and with no timeout never (nbclient issue 312, nbconvert issues 2003 and
   2029; seen here with widget notebooks: one run in four stalled, one hung > 290 s). Polling
   the shell channel in 0.25 s slices picks the reply up at once (0 stalls in 39 runs, measured
-  in ``/work/shared/reference/browser-testing.md``); :func:`patch_nbclient` applies it to
+  on a 2-core machine like CI's); :func:`patch_nbclient` applies it to
   every client papermill makes.
 
 Either way the executed notebook is still written (papermill saves it when execution ends,

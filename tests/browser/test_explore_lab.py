@@ -3,8 +3,8 @@ Chromium: wait for the kernel, move the window, pick a metric and a dimension, r
 (a syntax error first), pin the result, check the page, ``rca.md`` and ``incident verify``,
 undo the pin. Every request other than the Lab server's is aborted and counted.
 
-Recipe and pitfalls: ``/work/shared/reference/browser-testing.md`` (JupyterLab 4.6, ipywidgets
-8.1): wait on the status bar's kernel item, not the toolbar's indicator; Run All from the menu.
+Pitfalls (JupyterLab 4.6, ipywidgets 8.1, headless Debian chromium): wait on the status bar's
+kernel item, not the toolbar's indicator; Run All from the menu.
 """
 
 from __future__ import annotations
