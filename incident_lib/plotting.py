@@ -215,6 +215,7 @@ def timeseries(
     shade: Iterable[tuple[Any, Any]] = (),
     markers: Iterable[tuple[Any, str]] = (),
     yaxis_title: str | None = None,
+    threshold_label: str | None = None,
 ) -> go.Figure:
     """One line per label from a long metric frame, with the alarm's context drawn in.
 
@@ -232,6 +233,8 @@ def timeseries(
         ``[(time, label)]`` labelled vertical lines, typically deployments and config changes.
     yaxis_title
         Title of the value axis (unit).
+    threshold_label
+        The threshold line's text (default ``threshold <value>``).
 
     Returns
     -------
@@ -292,7 +295,7 @@ def timeseries(
         annotations.append(
             {
                 "x": 1, "xref": "paper", "y": float(threshold), "yref": "y",
-                "text": f"threshold {threshold:g}", "showarrow": False,
+                "text": threshold_label or f"threshold {threshold:g}", "showarrow": False,
                 "xanchor": "right", "yanchor": "bottom",
                 "font": {"size": 11, "color": _THRESHOLD_COLOUR},
             }

@@ -179,13 +179,37 @@ def alarm_chart(case: Case, frame: pd.DataFrame, history: pd.DataFrame | None = 
     shade = alarm_periods(hist, start=case.start, end=case.end)
     if hist.empty and case.alarm.new_state == "ALARM":  # no history readable: since the change
         shade = [(case.alarm_time, case.end)]
+    threshold, label = _threshold_at_frame_period(case, frame)
     return timeseries(
         frame,
         title=f"{case.alarm.name}: the alarmed series",
-        threshold=case.alarm.threshold,
+        threshold=threshold,
+        threshold_label=label,
         shade=shade,
         markers=deploy_markers(case),
     )
+
+
+#: Statistics that add up over time: a sum over a longer period is compared with a threshold
+#: scaled by the periods' ratio. Averages, extremes and percentiles compare as they are.
+_ADDITIVE_STATS = frozenset({"Sum", "SampleCount"})
+
+
+def _threshold_at_frame_period(case: Case, frame: pd.DataFrame) -> tuple[float | None, str | None]:
+    """The alarm's threshold as drawn on ``frame``. When the series was fetched at a longer
+    period than the alarm's (a long window, see ``Case.metrics``), a Sum threshold is scaled
+    by the ratio of the periods and says so; with no threshold or no metric alarm, as is."""
+    threshold, m = case.alarm.threshold, case.alarm.metric
+    if threshold is None or m is None or not m.period or frame.empty:
+        return threshold, None
+    steps_s = frame.sort_values("timestamp").groupby("id")["timestamp"].diff().dt.total_seconds()
+    if steps_s.dropna().empty:
+        return threshold, None
+    period = int(steps_s.dropna().median())
+    if period <= m.period or m.stat not in _ADDITIVE_STATS:
+        return threshold, None
+    scaled = threshold * period / m.period
+    return scaled, f"threshold {threshold:g} per {m.period} s = {scaled:g} per {period} s"
 
 
 def alarmed_period(case: Case) -> int:

@@ -352,3 +352,24 @@ def test_a_long_window_is_fetched_at_a_coarser_period_and_says_so(case: Case) ->
     assert case.queries[-1].text.endswith("(period 300s)")
     assert len(frame) <= 864
     assert "fetched at 300 s" in case.sections[-1].error
+
+
+def test_the_threshold_of_a_sum_alarm_is_scaled_on_a_coarser_series(case: Case) -> None:
+    """Errors Sum > 5 per 60 s, drawn over 300 s points, is a line at 25 labelled as such; the
+    same frame at the alarm's own period keeps the threshold as it is."""
+    from incident_lib.steps import alarm_chart
+
+    fn = {"FunctionName": case.params["function_name"]}
+    start, end = case.end - pd.Timedelta(days=3), case.end
+    with case.section("Long"):
+        coarse = case.metrics(
+            {"errors": metric("AWS/Lambda", "Errors", fn, "Sum")}, start=start, end=end
+        )
+        fine = case.metrics({"errors": metric("AWS/Lambda", "Errors", fn, "Sum")})
+    assert case.alarm.threshold == 5 and case.alarm.metric.period == 60
+    line = [s for s in alarm_chart(case, coarse).layout.shapes if s.type == "line" and s.y0 == s.y1]
+    texts = [a.text for a in alarm_chart(case, coarse).layout.annotations]
+    assert [s.y0 for s in line] == [25.0]
+    assert "threshold 5 per 60 s = 25 per 300 s" in texts
+    fine_lines = [s.y0 for s in alarm_chart(case, fine).layout.shapes if s.y0 == s.y1]
+    assert fine_lines == [5.0]
