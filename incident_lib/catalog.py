@@ -280,6 +280,31 @@ def _sqs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, A
     }
 
 
+# -- edge: CloudFront, cost, custom metrics --
+
+
+@register_parameters("cloudfront")
+def _cloudfront_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The distribution (``DistributionId``), its log groups from the user's ``[log_groups]``
+    (the notebook looks for standard logging v2 groups named after it otherwise), the
+    ``[backends]`` behind it and the log-group map."""
+    dims = _dimension(alarm, match, "AWS/CloudFront", "DistributionId")
+    dist = match.parameters.get("distribution_id") or dims.get("DistributionId", "")
+    if not dist:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no distribution: "
+            "it has no DistributionId dimension; set distribution_id in the override's "
+            "parameters"
+        )
+    return {
+        "distribution_id": dist,
+        "backend_functions": list(catalog.backends.get(dist, [])),
+        "log_groups": list(catalog.log_groups.get(dist, [])),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [dist],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 
