@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 
 ENV_CONFIG = "INCIDENT_CATALOG"
 _STRICT = ConfigDict(frozen=True, extra="forbid")
+#: A window length in a catalogue file: ``90s``, ``60m``, ``6h``, ``3d``.
+_DURATION_TEXT = r"^[0-9]+(s|m|h|d)$"
+#: The window when neither the options nor the alert type say.
+DEFAULT_BEFORE, DEFAULT_AFTER = "60m", "15m"
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,6 +94,10 @@ class AlertType(BaseModel):
     parameters: str = "generic"
     match: list[MatchRule] = Field(default_factory=list)
     planned: bool = False
+    #: The investigation window's default for this type (``"3d"`` for a daily cost metric;
+    #: ``--before``/``--after`` override it): before and after the state change.
+    window_before: str | None = Field(default=None, pattern=_DURATION_TEXT)
+    window_after: str | None = Field(default=None, pattern=_DURATION_TEXT)
 
 
 class Override(BaseModel):
@@ -305,6 +313,22 @@ def _cloudfront_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict
     }
 
 
+@register_parameters("billing")
+def _billing_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The service whose charges the alarm watches (``ServiceName``; none for the account's
+    total) and the currency. The notebook finds the resources behind the growth itself."""
+    dims = _dimension(alarm, match, "AWS/Billing", "ServiceName", "Currency", "LinkedAccount")
+    service = match.parameters.get("service_name") or dims.get("ServiceName", "")
+    return {
+        "service_name": service,
+        "currency": dims.get("Currency", "USD"),
+        "linked_account": dims.get("LinkedAccount", ""),
+        "log_groups": [],
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 
@@ -416,13 +440,15 @@ class Catalog:
         return Match(self.get(self.fallback), f"fallback: {why}")
 
     def investigation(
-        self, alarm: Alarm, *, window_before: str = "60m", window_after: str = "15m"
+        self, alarm: Alarm, *, window_before: str | None = None, window_after: str | None = None
     ) -> Investigation:
         """The :class:`Investigation` for ``alarm`` (see :func:`resolve`)."""
         match = self.match(alarm)
         at = match.alert_type
         log.info("alarm %r -> %s (%s)", alarm.name, at.name, match.reason)
-        start, end = alarm.time_window(window_before, window_after)
+        before = window_before or at.window_before or DEFAULT_BEFORE
+        after = window_after or at.window_after or DEFAULT_AFTER
+        start, end = alarm.time_window(before, after)
         params: dict[str, Any] = {
             "alarm_json": alarm.model_dump_json(),
             "alarm_name": alarm.name,
@@ -512,8 +538,8 @@ def resolve(
     alarm: Alarm,
     *,
     config: Path | None = None,
-    window_before: str = "60m",
-    window_after: str = "15m",
+    window_before: str | None = None,
+    window_after: str | None = None,
     catalog: Catalog | None = None,
 ) -> Investigation:
     """Which notebook investigates ``alarm``, and with which parameters.
@@ -525,7 +551,8 @@ def resolve(
     config
         A user catalogue file (else ``$INCIDENT_CATALOG``); ignored when ``catalog`` is given.
     window_before, window_after
-        The investigation window around the state change (``"60m"``, ``"2h"`` ...).
+        The investigation window around the state change (``"60m"``, ``"2h"`` ...); not
+        given, the alert type's ``window_before``/``window_after``, else 60 min and 15 min.
     catalog
         An already loaded catalogue.
 

@@ -337,3 +337,344 @@ def distribution_change_finding(case: Case) -> Finding | None:
         time=t,
         evidence=(Evidence(label="CloudTrail", ref=f"cloudtrail:{row['event_id']}"),),
     )
+
+
+# -- cost: which service grew, the usage behind it, when ------------------------------------------
+#: Cost Explorer's SERVICE names for CloudWatch's ``ServiceName`` values.
+CE_NAMES = {
+    "AWSLambda": "AWS Lambda",
+    "AmazonApiGateway": "Amazon API Gateway",
+    "AmazonDynamoDB": "Amazon DynamoDB",
+    "AmazonS3": "Amazon Simple Storage Service",
+    "AmazonCloudWatch": "AmazonCloudWatch",
+    "AmazonEC2": "Amazon Elastic Compute Cloud - Compute",
+    "AmazonAthena": "Amazon Athena",
+    "AmazonSQS": "Amazon Simple Queue Service",
+    "AmazonSNS": "Amazon Simple Notification Service",
+    "AmazonStates": "AWS Step Functions",
+}
+
+#: The usage metrics behind a service's charges: ``(namespace, metric, dimension names)``,
+#: each read as a Sum per resource (ListMetrics finds the resources).
+USAGE = {
+    "AWSLambda": [("AWS/Lambda", "Invocations", ("FunctionName",))],
+    "AmazonApiGateway": [
+        ("AWS/ApiGateway", "Count", ("ApiName", "Stage")),
+        ("AWS/ApiGateway", "Count", ("ApiId", "Stage")),
+    ],
+    "AmazonDynamoDB": [
+        ("AWS/DynamoDB", "ConsumedWriteCapacityUnits", ("TableName",)),
+        ("AWS/DynamoDB", "ConsumedReadCapacityUnits", ("TableName",)),
+    ],
+    "AmazonS3": [
+        ("AWS/S3", "PutRequests", ("BucketName", "FilterId")),
+        ("AWS/S3", "GetRequests", ("BucketName", "FilterId")),
+    ],
+    "AmazonAthena": [("AWS/Athena", "ProcessedBytes", ("WorkGroup",))],
+    "AmazonEC2": [("AWS/NATGateway", "BytesOutToDestination", ("NatGatewayId",))],
+    "AmazonCloudWatch": [("AWS/Logs", "IncomingBytes", ("LogGroupName",))],
+    "AmazonSQS": [("AWS/SQS", "NumberOfMessagesSent", ("QueueName",))],
+    "AmazonStates": [("AWS/States", "ExecutionsStarted", ("StateMachineArn",))],
+}
+#: The daily rate of the last day against the days before: a rise this many times is growth.
+GROWTH = 1.5
+
+
+def _rates(values: pd.Series) -> pd.Series:
+    """Charge per day between consecutive month-to-date datapoints (a month's first datapoint
+    starts again from 0)."""
+    values = values.sort_index()
+    inc = values.diff()
+    inc[inc < 0] = values[inc < 0]  # the month turned: the estimate started again
+    hours = values.index.to_series().diff().dt.total_seconds() / 3600
+    return (inc / hours * 24).dropna()
+
+
+def charges_table(case: Case, frame: pd.DataFrame, services: Mapping[str, str]) -> pd.DataFrame:
+    """Per service (``services``: metric query id -> ServiceName): the month-to-date estimate
+    now, its charge per day over the last 24 hours against the days before, and the growth;
+    the largest growth first. Kept for :func:`cost_growth_finding`."""
+    rows = []
+    for qid, service in services.items():
+        try:
+            values = case.series(qid)
+        except NoDataError:
+            continue
+        rates = _rates(values)
+        if rates.empty:
+            continue
+        last = rates.index[-1]
+        recent = rates[rates.index > last - pd.Timedelta(hours=24)]
+        earlier = rates[rates.index <= last - pd.Timedelta(hours=24)]
+        base = float(earlier.median()) if len(earlier) else float("nan")
+        now = float(recent.mean())
+        first = None
+        if len(earlier) and now > GROWTH * max(base, 0.01):
+            over = rates[(rates > GROWTH * max(base, 0.01)) & (rates.index > earlier.index[-1])]
+            first = over.index[0] if len(over) else None
+        rows.append(
+            {
+                "service": service,
+                "month_to_date": round(float(values.sort_index().iloc[-1]), 2),
+                "per_day_before": round(base, 2),
+                "per_day_last_24h": round(now, 2),
+                "added_per_day": round(now - base, 2),
+                "rising_since": first,
+            }
+        )
+    if not rows:
+        raise NoDataError("no EstimatedCharges per service (is 'receive billing alerts' on?)")
+    table = pd.DataFrame(rows).sort_values("added_per_day", ascending=False, ignore_index=True)
+    case.state["cost_table"] = table
+    return table
+
+
+def growing_services(case: Case, *, top: int = 2) -> list[str]:
+    """The services whose charge per day grew (at most ``top``, the largest first)."""
+    table = case.state.get("cost_table")
+    if table is None:
+        return []
+    grew = table[
+        (table["per_day_last_24h"] > GROWTH * table["per_day_before"].clip(lower=0.01))
+        & (table["added_per_day"] > 0.5)
+    ]
+    return [str(s) for s in grew["service"].head(top)]
+
+
+def cost_growth_finding(case: Case, currency: str = "USD") -> Finding | None:
+    """Which service's charges grew, by how much a day, since when (the billing data's
+    resolution: a few hours), and where the month ends at this rate."""
+    table = case.state.get("cost_table")
+    if table is None or table.empty:
+        return None
+    grew = growing_services(case, top=3)
+    if not grew:
+        return Finding(
+            kind="cost",
+            title="No service's charges grew faster than before: the estimate rose at its usual "
+            "pace",
+            detail="; ".join(
+                f"{r.service}: {r.per_day_before:.2f}/day before, {r.per_day_last_24h:.2f} in "
+                "the last 24 h"
+                for r in table.head(5).itertuples()
+            ),
+            severity="info",
+        )
+    rows = table.set_index("service").loc[grew]
+    top = rows.iloc[0]
+    since = top["rising_since"]
+    when = f", rising since about {since:%Y-%m-%d %H:%M} UTC" if pd.notna(since) else ""
+    added = float(rows["added_per_day"].sum())
+    end_of_month = (case.end.normalize() + pd.offsets.MonthBegin(1)) - case.end
+    days_left = end_of_month.total_seconds() / 86400
+    return Finding(
+        kind="cost",
+        title=f"{grew[0]} charges grew from {top['per_day_before']:,.2f} to "
+        f"{top['per_day_last_24h']:,.2f} {currency} a day{when}",
+        detail="Charge per day from the month-to-date EstimatedCharges (published every few "
+        "hours): "
+        + "; ".join(
+            f"{s}: {r['per_day_before']:,.2f} before, {r['per_day_last_24h']:,.2f} in the last 24 h"
+            for s, r in rows.iterrows()
+        )
+        + f". Together {added:,.2f} {currency} a day more: about {added * days_left:,.0f} "
+        f"{currency} more by the end of the month if it goes on.",
+        severity="critical",
+        time=since if pd.notna(since) else None,
+        evidence=(Evidence(label="EstimatedCharges per service", ref="metric:EstimatedCharges"),),
+        data={"service": grew[0], "added_per_day": added},
+    )
+
+
+def cost_explorer_table(case: Case, answer: Mapping[str, Any]) -> pd.DataFrame:
+    """GetCostAndUsage (DAILY, grouped by SERVICE) as one row per day, one column per service
+    (the services with any cost), the newest day last. Kept for :func:`cost_explorer_finding`."""
+    rows = []
+    for period in answer.get("ResultsByTime") or []:
+        day = (period.get("TimePeriod") or {}).get("Start")
+        for group in period.get("Groups") or []:
+            amount = ((group.get("Metrics") or {}).get("UnblendedCost") or {}).get("Amount")
+            rows.append(
+                {"day": day, "service": (group.get("Keys") or [""])[0], "cost": float(amount or 0)}
+            )
+    if not rows:
+        raise NoDataError("Cost Explorer returned no costs for the period")
+    table = pd.DataFrame(rows).pivot_table(
+        index="day", columns="service", values="cost", aggfunc="sum"
+    )
+    table = table.loc[:, table.sum() > 0].round(2).sort_index()
+    case.state["ce_table"] = table
+    return table.reset_index()
+
+
+def cost_explorer_finding(case: Case) -> Finding | None:
+    """The day each grown service's daily cost rose, in Cost Explorer (the last day is the
+    current one, so far)."""
+    table = case.state.get("ce_table")
+    grew = growing_services(case)
+    if table is None or table.empty or len(table) < 3 or not grew:
+        return None
+    parts = []
+    for service in grew:
+        name = CE_NAMES.get(service, service)
+        if name not in table:
+            continue
+        col = table[name]
+        base = float(col.iloc[:-2].median()) if len(col) > 2 else float(col.iloc[0])
+        risen = col[col > GROWTH * max(base, 0.01)]
+        if risen.empty:
+            continue
+        days = ", ".join(f"{d}: {v:,.2f}" for d, v in risen.items())
+        parts.append(f"{name} {base:,.2f} a day before {risen.index[0]}, then {days}")
+    if not parts:
+        return None
+    return Finding(
+        kind="cost_explorer",
+        title=f"Cost Explorer agrees: {parts[0]}",
+        detail="; ".join(parts) + f". The last day ({table.index[-1]}) is the current one so "
+        "far; Cost Explorer's figures lag by up to a day.",
+        severity="warning",
+        evidence=(Evidence(label="Cost Explorer GetCostAndUsage", ref="aws:ce:GetCostAndUsage"),),
+    )
+
+
+def usage_table(case: Case, frame: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
+    """Each usage series (``labels``: query id -> "resource metric") per hour: its mean over
+    the first day of the window against the last day, the growth first. Kept for
+    :func:`usage_finding` and :func:`usage_onset`."""
+    rows = []
+    for qid, label in labels.items():
+        part = frame[frame["id"] == qid]
+        if part.empty:
+            continue
+        values = pd.Series(part["value"].to_numpy(float), index=pd.DatetimeIndex(part["timestamp"]))
+        values = values.sort_index()
+        first = values[values.index < values.index[0] + pd.Timedelta(hours=24)]
+        last = values[values.index > values.index[-1] - pd.Timedelta(hours=24)]
+        b, a = float(first.median()), float(last.mean())
+        rows.append(
+            {
+                "usage": label,
+                "query": qid,
+                "per_hour_before": round(b, 1),
+                "per_hour_last_24h": round(a, 1),
+                "growth_x": round(a / b, 1) if b > 0 else float("inf") if a > 0 else 1.0,
+            }
+        )
+    if not rows:
+        raise NoDataError("no usage metrics for the services that grew")
+    table = pd.DataFrame(rows).sort_values("growth_x", ascending=False, ignore_index=True)
+    case.state["usage_table"] = table
+    return table
+
+
+def usage_finding(case: Case) -> Finding | None:
+    """The usage that grew with the charges (the largest growth), or that none did."""
+    table = case.state.get("usage_table")
+    if table is None or table.empty:
+        return None
+    grew = table[table["growth_x"] >= 2]
+    if grew.empty:
+        return Finding(
+            kind="usage_quiet",
+            title="No usage metric of the services that grew rose with the charges",
+            detail="Per hour, first day against last day: "
+            + "; ".join(
+                f"{r.usage}: {r.per_hour_before:,.0f} -> {r.per_hour_last_24h:,.0f}"
+                for r in table.head(6).itertuples()
+            )
+            + ". The growth may be in something these metrics do not count (storage, data "
+            "transfer, a new resource).",
+            severity="info",
+        )
+    top = grew.iloc[0]
+    others = "; ".join(f"{r.usage} {r.growth_x:g}x" for r in grew.iloc[1:5].itertuples())
+    return Finding(
+        kind="related_metric",
+        title=f"The usage behind it: {top['usage']} grew {top['growth_x']:g} times "
+        f"({top['per_hour_before']:,.0f} to {top['per_hour_last_24h']:,.0f} an hour)",
+        detail="Per hour, the window's first day against its last."
+        + (f" Also grew: {others}." if others else ""),
+        severity="warning",
+        evidence=(Evidence(label=str(top["usage"]), ref=f"metric:{top['query']}"),),
+        data={"usage": str(top["usage"]), "growth": float(top["growth_x"])},
+    )
+
+
+def coarse_rise(values: pd.Series, *, factor: float = 3.0) -> pd.Timestamp | None:
+    """The first point of ``values`` (hourly) past ``factor`` times the median of the window's
+    first day, staying there for the next point too: where to look closer. A daily metric's
+    rise is found hour by hour before the minute is searched (:func:`usage_onset`)."""
+    values = values.dropna().sort_index()
+    if len(values) < 4:
+        return None
+    base = float(values[values.index < values.index[0] + pd.Timedelta(hours=24)].median())
+    over = (values > factor * max(base, 1e-9)).to_numpy()
+    for i in range(len(over) - 1):
+        if over[i] and over[i + 1]:
+            return values.index[i]
+    return None
+
+
+def usage_onset(case: Case, fine: pd.Series, *, around: pd.Timestamp, label: str) -> Any:
+    """The minute the usage left its baseline, in a per-minute series fetched around the hour
+    :func:`coarse_rise` found (``around``): the baseline is what came before that hour. Kept
+    in ``case.state`` as :func:`incident_lib.steps.onset` keeps its result, for the change
+    ranking and the findings."""
+    from incident_lib.analysis import detect_onset
+
+    result = detect_onset(
+        fine,
+        baseline_end=around,
+        counts=True,
+        direction="up",
+        alarm_time=fine.index.max() if len(fine) else None,
+    )
+    case.state["onset_series"] = (fine, True, "up", label)
+    if result is not None:
+        case.state["onset"] = result
+        case.state["onset_label"] = label
+    return result
+
+
+def bucket_names(configuration: Mapping[str, Any]) -> list[str]:
+    """The S3 bucket names a function's environment holds (variables whose name says BUCKET)."""
+    env = ((configuration.get("Environment") or {}).get("Variables")) or {}
+    out = []
+    for key, value in env.items():
+        value = str(value).removeprefix("s3://").split("/")[0]
+        if "BUCKET" in key.upper() and re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+            out.append(value)
+    return out
+
+
+def loop_finding(
+    case: Case, function: str, bucket: str, notification: Mapping[str, Any]
+) -> Finding | None:
+    """A recursive loop: ``function`` writes to ``bucket`` (its environment names it) and the
+    bucket's event notification invokes ``function``."""
+    for conf in notification.get("LambdaFunctionConfigurations") or []:
+        arn = str(conf.get("LambdaFunctionArn", ""))
+        if not (arn.endswith(f":function:{function}") or f":function:{function}:" in arn):
+            continue
+        rules = ((conf.get("Filter") or {}).get("Key") or {}).get("FilterRules") or []
+        scope = ", ".join(f"{r.get('Name', '').lower()} {r.get('Value')}" for r in rules)
+        events = ", ".join(conf.get("Events") or [])
+        case.state["loop"] = (function, bucket)
+        return Finding(
+            kind="cause",
+            title=f"Recursive loop: {function} writes to bucket {bucket}, whose notification "
+            f"invokes {function} again",
+            detail=f"{function}'s environment names {bucket}; the bucket's notification "
+            f"{conf.get('Id', '')} sends {events}"
+            + (f" ({scope})" if scope else "")
+            + f" to {function}. Every object it writes there invokes it again: its invocations "
+            "and the bucket's PUT requests grow together until its concurrency stops them. "
+            "Lambda's recursive loop detection stops such loops only where it can trace them.",
+            severity="critical",
+            evidence=(
+                Evidence(label="s3 GetBucketNotificationConfiguration", ref=f"aws:s3:{bucket}"),
+                Evidence(label="lambda GetFunctionConfiguration", ref=f"aws:lambda:{function}"),
+            ),
+        )
+    return None

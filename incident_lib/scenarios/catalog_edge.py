@@ -12,21 +12,36 @@ findings must say.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
+from incident_lib.scenarios import recipes as r
 from incident_lib.scenarios import recipes_edge as e
+from incident_lib.scenarios.cloudtrail import Identity
 from incident_lib.scenarios.services import (
     ACCOUNT,
+    REGION,
     AlarmOn,
+    Call,
+    Context,
+    Gauge,
     Logs,
     Requests,
     ServiceScenario,
     Traffic,
     api_change,
     fail,
+    lambda_deploy_change,
     recorded,
 )
 from incident_lib.scenarios.toolkit import CI
+from incident_lib.scenarios.traffic import minute_index
+from incident_lib.store import StoreWriter, canonical_dimensions
 
 DAY = "2026-11-20"
 
@@ -41,6 +56,62 @@ def minutes(n: float) -> pd.Timedelta:
 
 
 START, END = at("11:00:00"), at("13:20:00")
+
+
+@dataclass(frozen=True)
+class EdgeScenario(ServiceScenario):
+    """A :class:`ServiceScenario` with what slow and custom metrics need: metrics published
+    every few hours (``published_every``: metric name -> minutes, as AWS/Billing does), calls
+    whose answers are computed from the minute index (``derived_calls``: Cost Explorer), and
+    the same metric on earlier days (``history``: gauges of the index alone, written for each
+    of ``history_days`` before the window, so "the same hour yesterday and last week" exist)."""
+
+    published_every: Mapping[str, int] = field(default_factory=dict)
+    derived_calls: Sequence[Callable[[Context], Call]] = ()
+    history: Sequence[Gauge] = ()
+    history_days: Sequence[int] = (1, 2, 3, 4, 5, 6, 7)
+
+    def _metric_rows(self, m: Any, frames: Any, rng: np.random.Generator) -> pd.DataFrame:
+        rows = super()._metric_rows(m, frames, rng)
+        every = self.published_every.get(m.name)
+        if every:
+            t = pd.DatetimeIndex(rows["timestamp"])
+            rows = rows[((t.hour * 60 + t.minute) % every == 0)]
+        return rows
+
+    def generate(self, writer: StoreWriter, rng: np.random.Generator) -> dict[str, Any]:
+        ctx = Context(minute_index(self.start, self.end), {})
+        plain = dataclasses.replace(
+            self, calls=[*self.calls, *(c(ctx) for c in self.derived_calls)], derived_calls=()
+        )
+        entry = ServiceScenario.generate(plain, writer, rng)
+        parts = []
+        for g in self.history:
+            for days in self.history_days:
+                index = minute_index(self.start, self.end) - pd.Timedelta(days=days)
+                level = g.level(Context(index, {})) if callable(g.level) else float(g.level)
+                level = np.broadcast_to(np.asarray(level, float), (len(index),))
+                values = np.round(
+                    np.maximum(level * (1 + rng.normal(0, g.noise, len(index))), 0), 2
+                )
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "namespace": g.namespace,
+                            "metric_name": g.name,
+                            "dimensions": canonical_dimensions(dict(g.dimensions)),
+                            "unit": g.unit,
+                            "timestamp": index,
+                            "sample_count": 1.0,
+                            "sum": values,
+                            "minimum": values,
+                            "maximum": values,
+                        }
+                    )
+                )
+        if parts:
+            writer.add_metrics(pd.concat(parts, ignore_index=True))
+        return entry
 
 
 # -- cloudfront_errors ---------------------------------------------------------------------------
@@ -206,6 +277,187 @@ ORIGIN_PATH = ServiceScenario(
     resources={"distribution": DISTRIBUTION, "bucket": BUCKET, "api": API},
 )
 
-ALL = (ORIGIN_PATH,)
+# -- cost_spike ----------------------------------------------------------------------------------
+COST_START, COST_END = pd.Timestamp("2026-11-16T00:00Z"), pd.Timestamp("2026-11-20T14:00Z")
+MONTH = pd.Timestamp("2026-11-01T00:00Z")
+RESIZER = "thumbnail-generator"
+RESIZER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{RESIZER}"
+UPLOADS = f"media-uploads-{ACCOUNT}"
+LOOP_DEPLOY = pd.Timestamp("2026-11-19T14:12:30Z")
+#: Per invocation of the loop: the request and 1.2 s at 1 GB (Lambda), a GET and a PUT (S3),
+#: about 2 KB of logs (CloudWatch).
+PER_LOOP = {
+    "AWSLambda": 2e-7 + 1.2 * 1.0 * 1.66667e-5,
+    "AmazonS3": 5e-6 + 4e-7,
+    "AmazonCloudWatch": 1e-6,
+}
+DAILY = {
+    "AWSLambda": 9.0,
+    "AmazonApiGateway": 6.0,
+    "AmazonDynamoDB": 14.0,
+    "AmazonS3": 5.0,
+    "AmazonCloudWatch": 4.0,
+    "AmazonEC2": 22.0,
+}
+
+
+def _daily_shape(index: pd.DatetimeIndex) -> np.ndarray:
+    """1 on average over a day, higher in the European and American afternoons."""
+    hours = index.hour.to_numpy() + index.minute.to_numpy() / 60
+    return 1 + 0.35 * np.cos(2 * np.pi * (hours - 16) / 24)
+
+
+def _uploads(ctx: Context) -> np.ndarray:
+    """Images uploaded per minute (each one invokes the resizer once)."""
+    return 22.0 * _daily_shape(ctx.index)
+
+
+def _loop(ctx: Context) -> np.ndarray:
+    """The recursive loop's extra invocations per minute, from the deploy: each thumbnail
+    written into the uploads prefix invokes the function again, up to what its concurrency
+    allows."""
+    m = ctx.minutes_since(LOOP_DEPLOY)
+    return np.where(m >= 0, 2400.0 * (1 - np.exp(-np.maximum(m, 0) / 4.0)), 0.0)
+
+
+def _cost(service: str) -> Callable[[Context], np.ndarray]:
+    def per_minute(ctx: Context) -> np.ndarray:
+        base = DAILY[service] / 1440 * _daily_shape(ctx.index)
+        return base + _loop(ctx) * PER_LOOP.get(service, 0.0)
+
+    return per_minute
+
+
+COSTS = {name: _cost(name) for name in DAILY}
+
+
+def _function_metrics(
+    name: str, per_minute: Callable[[Context], np.ndarray], duration: float
+) -> list:
+    dims = {"FunctionName": name}
+    return [
+        Gauge("AWS/Lambda", "Invocations", dims, per_minute, 0.05),
+        Gauge("AWS/Lambda", "Duration", dims, duration, 0.1, "Milliseconds"),
+        Gauge("AWS/Lambda", "Errors", dims, 0.0, 0.0),
+    ]
+
+
+def _ce_call(ctx: Context) -> Call:
+    return recorded(
+        "ce",
+        "GetCostAndUsage",
+        e.cost_and_usage(COSTS, ctx, start="2026-11-01", end="2026-11-21"),
+        TimePeriod={"Start": "2026-11-01", "End": "2026-11-21"},
+        Granularity="DAILY",
+        Metrics=["UnblendedCost"],
+        GroupBy=[{"Type": "DIMENSION", "Key": "SERVICE"}],
+    )
+
+
+ONCALL = Identity(ACCOUNT, "sam.okafor", role="AdministratorAccess")
+RECURSIVE_LOOP = EdgeScenario(
+    name="cost_recursive_lambda",
+    alert_type="cost_spike",
+    description="a deploy makes thumbnail-generator write its thumbnails into the prefix that "
+    "triggers it: a recursive loop, 2,400 invocations a minute, and the bill climbs",
+    start=COST_START,
+    end=COST_END,
+    requests=[],
+    metrics=[
+        *e.billing_metrics(COSTS, month_start=MONTH),
+        *_function_metrics(RESIZER, lambda ctx: _uploads(ctx) + _loop(ctx), 1150.0),
+        *_function_metrics("image-api", lambda ctx: 60.0 * _daily_shape(ctx.index), 85.0),
+        *_function_metrics("orders-api", lambda ctx: 140.0 * _daily_shape(ctx.index), 60.0),
+        *_function_metrics("report-export", lambda ctx: 3.0 * _daily_shape(ctx.index), 42000.0),
+        Gauge(
+            "AWS/ApiGateway",
+            "Count",
+            {"ApiName": "image-api", "Stage": "prod"},
+            lambda ctx: 60.0 * _daily_shape(ctx.index),
+            0.05,
+        ),
+        Gauge(
+            "AWS/DynamoDB",
+            "ConsumedWriteCapacityUnits",
+            {"TableName": "orders"},
+            lambda ctx: 280.0 * _daily_shape(ctx.index),
+            0.05,
+        ),
+        Gauge(
+            "AWS/S3",
+            "PutRequests",
+            {"BucketName": UPLOADS, "FilterId": "EntireBucket"},
+            lambda ctx: _uploads(ctx) * 2 + _loop(ctx),
+            0.05,
+        ),
+        Gauge(
+            "AWS/S3",
+            "GetRequests",
+            {"BucketName": UPLOADS, "FilterId": "EntireBucket"},
+            lambda ctx: _uploads(ctx) * 3 + _loop(ctx),
+            0.05,
+        ),
+    ],
+    published_every={"EstimatedCharges": 360},
+    derived_calls=[_ce_call],
+    calls=[
+        *r.lambda_calls(
+            RESIZER,
+            timeout=30,
+            memory=1024,
+            environment={"OUTPUT_BUCKET": UPLOADS, "SIZES": "128,512"},
+        ),
+        recorded(
+            "s3",
+            "GetBucketNotificationConfiguration",
+            {
+                "LambdaFunctionConfigurations": [
+                    {
+                        "Id": "resize-on-upload",
+                        "LambdaFunctionArn": RESIZER_ARN,
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {
+                            "Key": {"FilterRules": [{"Name": "Prefix", "Value": "uploads/"}]}
+                        },
+                    }
+                ]
+            },
+            Bucket=UPLOADS,
+        ),
+    ],
+    changes=[
+        lambda_deploy_change(
+            pd.Timestamp("2026-11-18T10:02:00Z"), "image-api", old_version=30, new_version=31
+        ),
+        lambda_deploy_change(LOOP_DEPLOY, RESIZER, old_version=13, new_version=14, culprit=True),
+        api_change(
+            pd.Timestamp("2026-11-19T15:40:12Z"),
+            "UpdateTable",
+            "dynamodb.amazonaws.com",
+            [("AWS::DynamoDB::Table", "orders")],
+            {"tableName": "orders", "billingMode": "PAY_PER_REQUEST"},
+            who=ONCALL,
+        ),
+    ],
+    alarm=AlarmOn(
+        "aws-billing-estimated-charges-usd",
+        "AWS/Billing",
+        "EstimatedCharges",
+        {"Currency": "USD"},
+        threshold=1200,
+        statistic="Maximum",
+        period=21600,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+    ),
+    onset=LOOP_DEPLOY,
+    cause="a deploy of thumbnail-generator (v14) writes thumbnails into the uploads bucket whose "
+    "notification invokes it: a recursive loop of 2,400 invocations a minute; AWSLambda, S3 "
+    "and CloudWatch charges climb",
+    must_say=["thumbnail-generator", "AWSLambda", "recursive", UPLOADS],
+    resources={"function": RESIZER, "bucket": UPLOADS},
+)
+
+ALL = (ORIGIN_PATH, RECURSIVE_LOOP)
 for _scenario in ALL:
     _scenario.register()

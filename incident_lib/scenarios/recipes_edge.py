@@ -288,3 +288,108 @@ def s3_request_metrics(
         ),
         Metric("AWS/S3", "FirstByteLatency", dims, stream, "samples", reached, unit="Milliseconds"),
     ]
+
+
+# -- billing -------------------------------------------------------------------------------------
+#: CloudWatch's ``ServiceName`` for a service's charges, and Cost Explorer's name for it.
+CE_SERVICE = {
+    "AWSLambda": "AWS Lambda",
+    "AmazonApiGateway": "Amazon API Gateway",
+    "AmazonDynamoDB": "Amazon DynamoDB",
+    "AmazonS3": "Amazon Simple Storage Service",
+    "AmazonCloudWatch": "AmazonCloudWatch",
+    "AmazonEC2": "Amazon Elastic Compute Cloud - Compute",
+}
+
+
+def month_to_date(index: pd.DatetimeIndex, per_minute: np.ndarray, *, before: float) -> np.ndarray:
+    """The month-to-date charge at each minute of ``index``: ``before`` (charged this month
+    before the index starts) plus the running sum of ``per_minute``, starting again at the
+    first of a month."""
+    out = np.empty(len(per_minute))
+    total = before
+    for i, (t, c) in enumerate(zip(index, per_minute, strict=True)):
+        if t.day == 1 and t.hour == 0 and t.minute == 0:
+            total = 0.0
+        total += float(c)
+        out[i] = total
+    return out
+
+
+def billing_metrics(
+    costs: Mapping[str, Any], *, month_start: pd.Timestamp, currency: str = "USD"
+) -> list:
+    """AWS/Billing ``EstimatedCharges`` per ``ServiceName`` and for the account (``Currency``
+    only): ``costs`` maps a service to ``cost(ctx) -> per-minute charge``. The estimate is
+    month-to-date: the charge since ``month_start`` (the window's earlier days at the
+    same daily rate as its first day) plus the running sum."""
+
+    def cumulative(fn: Any) -> Any:
+        def level(ctx: Context) -> np.ndarray:
+            per = np.asarray(fn(ctx), float)
+            days_before = (ctx.index[0] - month_start).total_seconds() / 86400
+            return month_to_date(ctx.index, per, before=float(per[:1440].sum()) * days_before)
+
+        return level
+
+    def total(ctx: Context) -> np.ndarray:
+        return sum(cumulative(fn)(ctx) for fn in costs.values())
+
+    out = [
+        Gauge(
+            "AWS/Billing",
+            "EstimatedCharges",
+            {"ServiceName": name, "Currency": currency},
+            cumulative(fn),
+            0.0,
+            "None",
+        )
+        for name, fn in costs.items()
+    ]
+    out.append(Gauge("AWS/Billing", "EstimatedCharges", {"Currency": currency}, total, 0.0, "None"))
+    return out
+
+
+def cost_and_usage(
+    costs: Mapping[str, Any],
+    ctx: Context,
+    *,
+    start: str,
+    end: str,
+    group_by: str = "SERVICE",
+) -> dict[str, Any]:
+    """Cost Explorer's GetCostAndUsage answer, DAILY UnblendedCost grouped by SERVICE, for the
+    days from ``start`` to ``end`` (exclusive): the days the index covers from the costs, the
+    earlier ones at the rate of its first day (as :func:`billing_metrics` assumes)."""
+    frame = pd.DataFrame(
+        {name: np.asarray(fn(ctx), float) for name, fn in costs.items()}, index=ctx.index
+    )
+    daily = frame.groupby(frame.index.floor("D")).sum()
+    first = frame.iloc[:1440].sum()
+    results = []
+    for day in pd.date_range(start, end, freq="D", inclusive="left", tz="UTC"):
+        if day > ctx.index[-1]:
+            break
+        row = daily.loc[day] if day in daily.index else first
+        results.append(
+            {
+                "TimePeriod": {
+                    "Start": f"{day:%Y-%m-%d}",
+                    "End": f"{day + pd.Timedelta(days=1):%Y-%m-%d}",
+                },
+                "Total": {},
+                "Groups": [
+                    {
+                        "Keys": [CE_SERVICE.get(name, name)],
+                        "Metrics": {"UnblendedCost": {"Amount": f"{v:.4f}", "Unit": "USD"}},
+                    }
+                    for name, v in row.items()
+                ],
+                "Estimated": True,
+            }
+        )
+    return {
+        "GroupDefinitions": [{"Type": "DIMENSION", "Key": group_by}],
+        "ResultsByTime": results,
+        "DimensionValueAttributes": [],
+    }
