@@ -66,13 +66,18 @@ class MatchRule(BaseModel):
 
     model_config = _STRICT
 
+    #: A namespace, or a shell-style glob of them (``"*"``: any).
     namespace: str
     metrics: list[str] = Field(default_factory=list)
     dimensions: list[str] = Field(default_factory=list)
+    #: Globs of namespaces the rule does not match (``["AWS/*"]``: an application's own).
+    except_namespaces: list[str] = Field(default_factory=list)
 
     def matches(self, metric: MetricSpec) -> bool:
+        namespace = metric.namespace or ""
         return (
-            metric.namespace == self.namespace
+            fnmatch.fnmatchcase(namespace, self.namespace)
+            and not any(fnmatch.fnmatchcase(namespace, g) for g in self.except_namespaces)
             and (not self.metrics or metric.name in self.metrics)
             and (not self.dimensions or any(d in metric.dimensions for d in self.dimensions))
         )
@@ -80,7 +85,8 @@ class MatchRule(BaseModel):
     def describe(self) -> str:
         names = "|".join(self.metrics) or "*"
         dims = f" [{'|'.join(self.dimensions)}]" if self.dimensions else ""
-        return f"{self.namespace} {names}{dims}"
+        but = f" (not {', '.join(self.except_namespaces)})" if self.except_namespaces else ""
+        return f"{self.namespace}{but} {names}{dims}"
 
 
 class AlertType(BaseModel):
@@ -326,6 +332,41 @@ def _billing_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[st
         "log_groups": [],
         "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
         "resource_names": [],
+    }
+
+
+#: Dimension names that name the service or function behind a custom metric.
+SERVICE_DIMENSIONS = (
+    "FunctionName",
+    "Function",
+    "Service",
+    "ServiceName",
+    "Application",
+    "App",
+    "Component",
+)
+
+
+@register_parameters("custom_metric")
+def _custom_metric_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The service a custom metric's dimensions name (``Service``, ``FunctionName`` ...), the
+    log groups the user's ``[log_groups]`` maps any dimension value to (else the service's
+    Lambda log group, when it is a function), and the dimension values as resource names."""
+    metric = match.metric or next(iter(alarm.metrics()), None)
+    dims = dict(metric.dimensions) if metric is not None else {}
+    service = match.parameters.get("service_name") or next(
+        (dims[d] for d in SERVICE_DIMENSIONS if dims.get(d)), ""
+    )
+    groups: dict[str, None] = {}
+    for value in dims.values():
+        for group in catalog.log_groups.get(value, []):
+            groups.setdefault(group, None)
+    return {
+        "service_name": service,
+        "log_groups": list(groups),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "backend_functions": list(catalog.backends.get(service, [])) if service else [],
+        "resource_names": list(dict.fromkeys(str(v) for v in dims.values())),
     }
 
 

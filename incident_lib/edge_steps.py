@@ -678,3 +678,188 @@ def loop_finding(
             ),
         )
     return None
+
+
+# -- custom metrics: the series against its own history -----------------------------------------
+def aligned_history(frames: Mapping[str, tuple[pd.DataFrame, pd.Timedelta]]) -> pd.DataFrame:
+    """Long metric frames of the same query over earlier windows (``label -> (frame, how long
+    ago)``), moved forward onto today's times and labelled, for one chart."""
+    parts = []
+    for label, (frame, ago) in frames.items():
+        if frame is None or frame.empty:
+            continue
+        part = frame.copy()
+        part["timestamp"] = pd.DatetimeIndex(part["timestamp"]) + ago
+        part["label"] = label
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=["id", "label", "timestamp", "value"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def history_table(
+    case: Case, today: pd.Series, earlier: Mapping[str, tuple[pd.Series, pd.Timedelta]]
+) -> pd.DataFrame:
+    """The series since the incident began against the same minutes on earlier days
+    (``earlier``: label -> (series, how long ago)) and against its own hour before. Kept for
+    :func:`history_finding`."""
+    start = incident_start(case)
+    today = today.sort_index()
+    since = today[today.index >= start]
+    if since.empty:
+        raise NoDataError("no datapoints since the incident began")
+    t0, t1 = since.index.min(), since.index.max()
+    rows = [
+        {"when": "today, since the incident began", "mean": float(since.mean())},
+        {
+            "when": "today, the hour before",
+            "mean": float(
+                today[(today.index < start) & (today.index >= start - pd.Timedelta(hours=1))].mean()
+            ),
+        },
+    ]
+    for label, (values, ago) in earlier.items():
+        same = values[(values.index >= t0 - ago) & (values.index <= t1 - ago)]
+        rows.append(
+            {
+                "when": f"{label}, the same minutes",
+                "mean": float(same.mean()) if len(same) else float("nan"),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["mean"] = table["mean"].round(3)
+    case.state["history_table"] = table
+    return table
+
+
+def history_finding(case: Case, *, label: str, factor: float = 2.0) -> Finding | None:
+    """Whether the value since the incident began is unusual against the same time on earlier
+    days (or is this hour's usual level), from :func:`history_table`."""
+    table = case.state.get("history_table")
+    if table is None or table.empty:
+        return None
+    now = float(table["mean"].iloc[0])
+    earlier = table.iloc[2:].dropna()
+    if earlier.empty:
+        return None
+    usual = float(earlier["mean"].median())
+    found = case.state.get("onset")
+    direction = case.state.get("onset_series", (None, None, "up", ""))[2]
+    low, high = min(now, usual), max(now, usual)
+    unusual = high > factor * max(low, 1e-9) and abs(now - usual) > 0.0
+    days = "; ".join(f"{r.when}: {r.mean:g}" for r in earlier.itertuples())
+    if not unusual:
+        return Finding(
+            kind="history",
+            title=f"{label} is at its usual level for this time of day ({now:g} against "
+            f"{usual:g} on earlier days)",
+            detail=f"Since the incident began: {now:g}; {days}. The alarm may be set too close "
+            "to the daily pattern.",
+            severity="info",
+            evidence=(Evidence(label="the same minutes on earlier days", ref="metric:history"),),
+        )
+    since = f" since {found.time:%H:%M} UTC" if found is not None else ""
+    moved = "fell" if direction == "down" or now < usual else "rose"
+    return Finding(
+        kind="history",
+        title=f"{label} {moved} to {now:g}{since}; the same minutes yesterday and last week: "
+        f"{usual:g}: not this hour's pattern",
+        detail=f"Since the incident began: {now:g}; {days}.",
+        severity="warning",
+        time=found.time if found is not None else None,
+        evidence=(Evidence(label="the same minutes on earlier days", ref="metric:history"),),
+    )
+
+
+# -- structured log lines: what the incident's lines have in common ----------------------------
+#: A field with more distinct values than this (ids, timestamps) says nothing in common.
+MAX_VALUES = 25
+
+
+def _fields(message: str) -> dict[str, str]:
+    """The top-level scalar fields of the JSON object a log line carries (a Lambda line's
+    ``ts<TAB>id<TAB>LEVEL<TAB>{...}``, or a bare JSON line)."""
+    text = str(message)
+    at = text.find("{")
+    if at < 0:
+        return {}
+    try:
+        body = json.loads(text[at:])
+    except ValueError:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    return {str(k): str(v) for k, v in body.items() if isinstance(v, str | int | float | bool)}
+
+
+def field_shift(
+    case: Case, baseline: pd.DataFrame | None, incident: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Per field of structured log lines and per value (fields with at most
+    :data:`MAX_VALUES` values: a provider, a reason, a route, not an id): lines per minute in
+    the incident window against the baseline, the largest surge first. What the new lines have
+    in common. Kept for :func:`field_shift_finding`."""
+    start = incident_start(case)
+    windows = {
+        "baseline": (baseline, max((start - case.start).total_seconds() / 60, 1.0)),
+        "incident": (incident, max((case.end - start).total_seconds() / 60, 1.0)),
+    }
+    counts: dict[str, pd.Series] = {}
+    for name, (frame, _minutes) in windows.items():
+        if frame is None or frame.empty or "@message" not in frame:
+            counts[name] = pd.Series(dtype=float)
+            continue
+        rows = [_fields(m) for m in frame["@message"]]
+        long = pd.DataFrame(
+            [(k, v) for r in rows for k, v in r.items()], columns=["field", "value"]
+        )
+        counts[name] = long.value_counts() if not long.empty else pd.Series(dtype=float)
+    if counts["incident"].empty:
+        raise NoDataError("the application's lines carry no JSON fields to compare")
+    table = pd.concat(
+        {"incident": counts["incident"], "baseline": counts["baseline"]}, axis=1
+    ).fillna(0)
+    flat = table.reset_index()
+    distinct = flat.groupby("field")["value"].nunique()
+    seen_before = flat.groupby("field")["baseline"].sum() > 0
+    # One value on every line before and since (a level, a service name) has nothing to say.
+    keep = distinct[(distinct <= MAX_VALUES) & ~((distinct == 1) & seen_before)].index
+    table = table[table.index.get_level_values(0).isin(keep)].reset_index()
+    if table.empty:
+        raise NoDataError("no field of the lines has few enough values to compare")
+    table["per_min_before"] = (table["baseline"] / windows["baseline"][1]).round(2)
+    table["per_min_since"] = (table["incident"] / windows["incident"][1]).round(2)
+    floor = 1 / windows["baseline"][1]
+    table["surge_x"] = (table["per_min_since"] / table["per_min_before"].clip(lower=floor)).round(1)
+    table = table.sort_values(["surge_x", "incident"], ascending=False, ignore_index=True)
+    case.state["field_shift"] = table
+    return table[
+        ["field", "value", "baseline", "incident", "per_min_before", "per_min_since", "surge_x"]
+    ]
+
+
+def field_shift_finding(case: Case, *, surge: float = 5.0, least: int = 20) -> Finding | None:
+    """The field values the incident's lines have in common and the baseline's did not: each
+    field's value that surged most (at least ``surge`` times, ``least`` lines)."""
+    table = case.state.get("field_shift")
+    if table is None or table.empty:
+        return None
+    hot = table[(table["surge_x"] >= surge) & (table["incident"] >= least)]
+    if hot.empty:
+        return None
+    top = hot.drop_duplicates("field").head(4)
+    pairs = ", ".join(f"{r.field} = {r.value}" for r in top.itertuples())
+    first = top.iloc[0]
+    return Finding(
+        kind="cause",
+        title=f"The incident's log lines have in common: {pairs}",
+        detail="Lines per minute since the incident began against the hour before: "
+        + "; ".join(
+            f"{r.field} = {r.value}: {r.per_min_since:g}/min against {r.per_min_before:g}/min"
+            for r in top.itertuples()
+        )
+        + ". A value that appears only now names what changed: an input, a provider, a route.",
+        severity="warning",
+        evidence=(Evidence(label="the application's log lines, by field", ref="logs:fields"),),
+        data={"field": str(first["field"]), "value": str(first["value"])},
+    )

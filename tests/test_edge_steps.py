@@ -200,3 +200,64 @@ def test_a_loop_needs_the_bucket_to_invoke_the_function_that_writes_to_it() -> N
     other = {"LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn + "-v2"}]}
     assert edge_steps.loop_finding(FakeCase(), "resizer", "media-uploads", other) is None
     assert edge_steps.loop_finding(FakeCase(), "resizer", "media-uploads", {}) is None
+
+
+# -- custom metrics ------------------------------------------------------------------------------
+def test_an_applications_own_namespace_is_a_custom_metric_with_its_service(tmp_path: Path) -> None:
+    alarm = parse_alarm(FIXTURES / "sns_message_custom_failure_rate.json")
+    inv = resolve(alarm)
+    assert inv.alert_type == "custom_metric"
+    assert inv.parameters["service_name"] == "stock-analysis-api-production"
+    assert inv.parameters["log_groups"] == []
+    config = tmp_path / "catalog.toml"
+    config.write_text(
+        '[log_groups]\n"stock-analysis-api-production" = ["/stock/api/app"]\n', encoding="utf-8"
+    )
+    assert resolve(alarm, config=config).parameters["log_groups"] == ["/stock/api/app"]
+    # An AWS namespace no rule knows is still the generic report's.
+    aws = alarm.model_copy(
+        update={"metric": alarm.metric.model_copy(update={"namespace": "AWS/Kinesis"})}
+    )
+    assert resolve(aws).alert_type == "generic"
+
+
+def _lines(rows: list[tuple[str, dict]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "@timestamp": [pd.Timestamp(t) for t, _ in rows],
+            "@message": [f"{t}\tabc\tWARNING\t{json.dumps(body)}" for t, body in rows],
+        }
+    )
+
+
+def test_field_shift_names_the_values_only_the_incident_has() -> None:
+    case = FakeCase()
+    case.start = pd.Timestamp("2026-11-20T11:00Z")
+    case.end = pd.Timestamp("2026-11-20T13:00Z")
+    case.state["onset"] = type("O", (), {"time": pd.Timestamp("2026-11-20T12:00Z")})()
+    old = {"level": "WARNING", "provider": "news", "reason": "volume missing"}
+    new = {"level": "WARNING", "provider": "market", "reason": "price not a number"}
+    baseline = _lines([("2026-11-20T11:30Z", {**old, "id": str(i)}) for i in range(30)])
+    incident = _lines(
+        [("2026-11-20T12:30Z", {**new, "id": str(i)}) for i in range(200)]
+        + [("2026-11-20T12:31Z", old)] * 30
+    )
+    table = edge_steps.field_shift(case, baseline, incident)
+    assert "id" not in set(table["field"])  # one value per line: not in common
+    assert "level" not in set(table["field"])  # the same on every line, before and since
+    found = edge_steps.field_shift_finding(case)
+    assert "reason = price not a number" in found.title and "provider = market" in found.title
+    assert "news" not in found.title
+
+
+def test_history_says_when_the_value_is_this_hours_usual() -> None:
+    case = FakeCase()
+    case.state["history_table"] = pd.DataFrame(
+        {
+            "when": ["today, since", "today, before", "yesterday, same", "a week ago, same"],
+            "mean": [30.0, 2.5, 2.6, 2.4],
+        }
+    )
+    assert "not this hour's pattern" in edge_steps.history_finding(case, label="Low").title
+    case.state["history_table"]["mean"] = [30.0, 2.5, 29.0, 31.0]
+    assert "usual level" in edge_steps.history_finding(case, label="Low").title

@@ -31,6 +31,7 @@ from incident_lib.scenarios.services import (
     Context,
     Gauge,
     Logs,
+    Metric,
     Requests,
     ServiceScenario,
     Traffic,
@@ -458,6 +459,135 @@ RECURSIVE_LOOP = EdgeScenario(
     resources={"function": RESIZER, "bucket": UPLOADS},
 )
 
-ALL = (ORIGIN_PATH, RECURSIVE_LOOP)
+# -- custom_metric -------------------------------------------------------------------------------
+INGEST = "stock-data-ingest"
+QUALITY_DIMS = {"Service": INGEST, "Environment": "production"}
+FEEDS = {"market-feed": 0.6, "fundamentals-feed": 0.25, "news-feed": 0.15}
+FEED_CHANGE = at("12:18:00")
+NOT_A_NUMBER = "field 'price' is not a number"
+
+
+def _low_quality(f: pd.DataFrame) -> pd.Series:
+    return f["outcome"] == "low_quality"
+
+
+def _low_quality_share(ctx: Context) -> np.ndarray:
+    total = ctx.counts("ingest")
+    return np.where(total > 0, 100.0 * ctx.counts("ingest", _low_quality) / np.maximum(total, 1), 0)
+
+
+def _validation_line(row: Mapping[str, Any]) -> str:
+    """The ingest function's WARNING for a record that failed validation (structured JSON)."""
+    from incident_lib.scenarios.lambda_logs import app_line
+
+    ts = row["time"] + pd.Timedelta(milliseconds=float(row["latency_ms"]))
+    field_, _, reason = str(row["error"]).partition(": ")
+    body = {
+        "level": "WARNING",
+        "message": "record failed validation",
+        "provider": row["kind"],
+        "reason": field_,
+        "value": reason,
+        "recordId": str(row["request_id"])[:13],
+    }
+    return app_line(ts, str(row["request_id"]), "WARNING", body)
+
+
+def _batch_line(row: Mapping[str, Any]) -> str:
+    """An INFO line per record stored (the application's normal chatter)."""
+    from incident_lib.scenarios.lambda_logs import app_line
+
+    ts = row["time"] + pd.Timedelta(milliseconds=float(row["latency_ms"]))
+    body = {"level": "INFO", "message": "record stored", "provider": row["kind"]}
+    return app_line(ts, str(row["request_id"]), "INFO", body)
+
+
+FEED_FORMAT = EdgeScenario(
+    name="custom_quality_feed_change",
+    alert_type="custom_metric",
+    description="the market-feed provider starts sending prices as text ('187.20 USD'): the "
+    "data-quality score of stock-data-ingest falls; no change of ours",
+    start=START,
+    end=END,
+    requests=[Requests("ingest", Traffic(150, 300, duration_ms=40), FEEDS)],
+    effects=[
+        fail(
+            "ingest",
+            START,
+            0.025,
+            status=200,
+            outcome="low_quality",
+            error="field 'volume' is missing: null",
+        ),
+        fail(
+            "ingest",
+            FEED_CHANGE,
+            0.55,
+            ramp=minutes(2),
+            kinds=["market-feed"],
+            status=200,
+            outcome="low_quality",
+            error=f"{NOT_A_NUMBER}: '187.20 USD'",
+        ),
+    ],
+    metrics=[
+        Gauge(
+            "StockAnalysis/DataQuality",
+            "LowQualityDataPercentage",
+            QUALITY_DIMS,
+            _low_quality_share,
+            0.0,
+            "Percent",
+        ),
+        Metric("StockAnalysis/DataQuality", "RecordsProcessed", QUALITY_DIMS, "ingest", "count"),
+        *r.lambda_metrics(INGEST, "ingest", errors=r.outcome_is("error")),
+    ],
+    history=[
+        Gauge(
+            "StockAnalysis/DataQuality",
+            "LowQualityDataPercentage",
+            QUALITY_DIMS,
+            2.5,
+            0.25,
+            "Percent",
+        )
+    ],
+    logs=[
+        Logs(f"/aws/lambda/{INGEST}", "ingest", _validation_line, where=_low_quality),
+        Logs(
+            f"/aws/lambda/{INGEST}",
+            "ingest",
+            _batch_line,
+            where=lambda f: (f["outcome"] == "ok") & (f["request_id"].str[-1] == "0"),
+        ),
+    ],
+    calls=[*r.lambda_calls(INGEST, timeout=60, memory=512, environment={"FEEDS": ",".join(FEEDS)})],
+    changes=[
+        lambda_deploy_change(at("11:40:20"), INGEST, old_version=57, new_version=58),
+        api_change(
+            at("12:31:02"),
+            "PutParameter",
+            "ssm.amazonaws.com",
+            [("AWS::SSM::Parameter", "/stock-tracker/threshold")],
+            {"name": "/stock-tracker/threshold", "overwrite": True},
+        ),
+    ],
+    alarm=AlarmOn(
+        "stock-analysis-data-quality-production",
+        "StockAnalysis/DataQuality",
+        "LowQualityDataPercentage",
+        QUALITY_DIMS,
+        threshold=10,
+        statistic="Average",
+        period=300,
+    ),
+    onset=FEED_CHANGE,
+    cause="the market-feed provider changed its format (prices as text, '187.20 USD'): "
+    "stock-data-ingest flags its records as low quality; no change of ours",
+    must_say=["No related change found", "market-feed", "price"],
+    resources={"service": INGEST, "function": INGEST},
+)
+
+ALL = (ORIGIN_PATH, RECURSIVE_LOOP, FEED_FORMAT)
 for _scenario in ALL:
     _scenario.register()

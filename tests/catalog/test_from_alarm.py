@@ -27,6 +27,7 @@ ALARMS = {
     "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
     "cloudfront_errors": FIXTURES / "sns_message_cloudfront_5xx.json",
     "cost_spike": FIXTURES / "sns_message_billing_estimated_charges.json",
+    "custom_metric": FIXTURES / "sns_message_custom_failure_rate.json",
 }
 
 
