@@ -230,6 +230,8 @@ def edge_or_origin_table(
     table.insert(0, "from", ["origin" if d.startswith("Origin") else "edge" for d in detailed])
     table = table.sort_values("since", ascending=False, ignore_index=True)
     case.state["cf_edge_origin"] = table
+    # The distribution's error lines were read: the change ranking may say so.
+    case.state.setdefault("error_lines", incident)
     return table
 
 

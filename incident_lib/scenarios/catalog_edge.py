@@ -8,6 +8,17 @@ findings must say.
   origin a wrong origin path (``/release/...`` for ``/releases/...``); every cache miss of the
   static site gets 403 AccessDenied from S3 and the distribution's 4xxErrorRate alarm fires.
   An invalidation 16 minutes before is in CloudTrail too. Culprit: the UpdateDistribution.
+- ``cloudfront_origin_api_outage``: the API Gateway API behind ``/api/*`` fails (502) and
+  times out (504 at CloudFront's 30 s origin read timeout); the 5xxErrorRate alarm fires.
+  Culprit: **none** (an invalidation of ``/*`` 21 minutes before, another team's bucket policy).
+- ``cost_recursive_lambda``: a deploy makes ``thumbnail-generator`` write thumbnails into the
+  bucket whose notification invokes it: a recursive loop; Lambda, S3 and CloudWatch charges
+  climb and the account's EstimatedCharges alarm fires the next day. 3.5 days of telemetry,
+  billing published every 6 hours, Cost Explorer recorded. Culprit: the deploy.
+- ``custom_quality_feed_change``: the market-feed provider starts sending prices as text;
+  ``stock-data-ingest``'s LowQualityDataPercentage (StockAnalysis/DataQuality) climbs from
+  2.5% to 35%; the same minutes yesterday and a week ago are written too. Culprit: **none**
+  (a clean deploy of the function 38 minutes before, an SSM parameter after).
 """
 
 from __future__ import annotations
@@ -277,6 +288,95 @@ ORIGIN_PATH = ServiceScenario(
     must_say=["UpdateDistribution", "403", "OriginError", "dashboard-s3", BAD_PATH],
     resources={"distribution": DISTRIBUTION, "bucket": BUCKET, "api": API},
 )
+
+API_OUTAGE = at("12:24:00")
+ORIGIN_API_OUTAGE = ServiceScenario(
+    name="cloudfront_origin_api_outage",
+    alert_type="cloudfront_errors",
+    description="the API behind the dashboard's /api/* fails (502) and times out (504): the "
+    "distribution's 5xxErrorRate alarm fires; no culprit change (an invalidation 21 min before)",
+    start=START,
+    end=END,
+    requests=ORIGIN_PATH.requests,
+    effects=[
+        *_cache_hits("static", 0.62),
+        *_cache_hits("api", 0.2),
+        fail("static", START, 0.012, status=404, outcome="client_error", error="NoSuchKey"),
+        fail("api", START, 0.002, status=502, outcome="origin_error", error="Bad Gateway"),
+        fail(
+            "api",
+            API_OUTAGE,
+            0.4,
+            ramp=minutes(2),
+            status=502,
+            outcome="origin_error",
+            error="Internal server error",
+        ),
+        fail(
+            "api",
+            API_OUTAGE + minutes(1),
+            0.08,
+            ramp=minutes(2),
+            status=504,
+            outcome="origin_timeout",
+            latency_ms=30000,
+            error="Origin read timeout",
+        ),
+    ],
+    metrics=ORIGIN_PATH.metrics,
+    logs=ORIGIN_PATH.logs,
+    calls=[
+        *e.cloudfront_calls(
+            DISTRIBUTION,
+            DOMAIN,
+            _origins(GOOD_PATH),
+            [
+                {"TargetOriginId": "dashboard-s3"},
+                {"PathPattern": "/api/*", "TargetOriginId": "stock-api"},
+            ],
+            log_group=CF_LOGS,
+        ),
+        *ORIGIN_PATH.calls[-1:],  # GetRestApis
+    ],
+    changes=[
+        api_change(
+            at("12:03:12"),
+            "CreateInvalidation",
+            "cloudfront.amazonaws.com",
+            [("AWS::CloudFront::Distribution", DISTRIBUTION)],
+            {
+                "distributionId": DISTRIBUTION,
+                "invalidationBatch": {
+                    "paths": {"quantity": 1, "items": ["/*"]},
+                    "callerReference": "ci-2026-11-20-1203",
+                },
+            },
+            who=CI,
+            what="CreateInvalidation /*",
+        ),
+        api_change(
+            at("12:33:40"),
+            "PutBucketPolicy",
+            "s3.amazonaws.com",
+            [("AWS::S3::Bucket", "reports-archive")],
+            {"bucketName": "reports-archive"},
+        ),
+    ],
+    alarm=AlarmOn(
+        "stock-dashboard-cloudfront-5xx",
+        "AWS/CloudFront",
+        "5xxErrorRate",
+        e.cloudfront_dims(DISTRIBUTION),
+        threshold=1,
+        statistic="Average",
+    ),
+    onset=API_OUTAGE,
+    cause="the API Gateway origin (stock-analysis-api, behind /api/*) returns 502 and times out "
+    "(504): its own 5XXError rises with CloudFront's; nothing changed in the distribution",
+    must_say=["No related change found", "stock-api", "502", "stock-analysis-api"],
+    resources={"distribution": DISTRIBUTION, "api": API},
+)
+
 
 # -- cost_spike ----------------------------------------------------------------------------------
 COST_START, COST_END = pd.Timestamp("2026-11-16T00:00Z"), pd.Timestamp("2026-11-20T14:00Z")
@@ -588,6 +688,6 @@ FEED_FORMAT = EdgeScenario(
     resources={"service": INGEST, "function": INGEST},
 )
 
-ALL = (ORIGIN_PATH, RECURSIVE_LOOP, FEED_FORMAT)
+ALL = (ORIGIN_PATH, ORIGIN_API_OUTAGE, RECURSIVE_LOOP, FEED_FORMAT)
 for _scenario in ALL:
     _scenario.register()
