@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 
 ENV_CONFIG = "INCIDENT_CATALOG"
 _STRICT = ConfigDict(frozen=True, extra="forbid")
+#: A window length in a catalogue file: ``90s``, ``60m``, ``6h``, ``3d``.
+_DURATION_TEXT = r"^[0-9]+(s|m|h|d)$"
+#: The window when neither the options nor the alert type say.
+DEFAULT_BEFORE, DEFAULT_AFTER = "60m", "15m"
 
 
 # --------------------------------------------------------------------------------------------
@@ -62,13 +66,18 @@ class MatchRule(BaseModel):
 
     model_config = _STRICT
 
+    #: A namespace, or a shell-style glob of them (``"*"``: any).
     namespace: str
     metrics: list[str] = Field(default_factory=list)
     dimensions: list[str] = Field(default_factory=list)
+    #: Globs of namespaces the rule does not match (``["AWS/*"]``: an application's own).
+    except_namespaces: list[str] = Field(default_factory=list)
 
     def matches(self, metric: MetricSpec) -> bool:
+        namespace = metric.namespace or ""
         return (
-            metric.namespace == self.namespace
+            fnmatch.fnmatchcase(namespace, self.namespace)
+            and not any(fnmatch.fnmatchcase(namespace, g) for g in self.except_namespaces)
             and (not self.metrics or metric.name in self.metrics)
             and (not self.dimensions or any(d in metric.dimensions for d in self.dimensions))
         )
@@ -76,7 +85,8 @@ class MatchRule(BaseModel):
     def describe(self) -> str:
         names = "|".join(self.metrics) or "*"
         dims = f" [{'|'.join(self.dimensions)}]" if self.dimensions else ""
-        return f"{self.namespace} {names}{dims}"
+        but = f" (not {', '.join(self.except_namespaces)})" if self.except_namespaces else ""
+        return f"{self.namespace}{but} {names}{dims}"
 
 
 class AlertType(BaseModel):
@@ -90,6 +100,10 @@ class AlertType(BaseModel):
     parameters: str = "generic"
     match: list[MatchRule] = Field(default_factory=list)
     planned: bool = False
+    #: The investigation window's default for this type (``"3d"`` for a daily cost metric;
+    #: ``--before``/``--after`` override it): before and after the state change.
+    window_before: str | None = Field(default=None, pattern=_DURATION_TEXT)
+    window_after: str | None = Field(default=None, pattern=_DURATION_TEXT)
 
 
 class Override(BaseModel):
@@ -280,6 +294,82 @@ def _sqs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, A
     }
 
 
+# -- edge: CloudFront, cost, custom metrics --
+
+
+@register_parameters("cloudfront")
+def _cloudfront_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The distribution (``DistributionId``), its log groups from the user's ``[log_groups]``
+    (the notebook looks for standard logging v2 groups named after it otherwise), the
+    ``[backends]`` behind it and the log-group map."""
+    dims = _dimension(alarm, match, "AWS/CloudFront", "DistributionId")
+    dist = match.parameters.get("distribution_id") or dims.get("DistributionId", "")
+    if not dist:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no distribution: "
+            "it has no DistributionId dimension; set distribution_id in the override's "
+            "parameters"
+        )
+    return {
+        "distribution_id": dist,
+        "backend_functions": list(catalog.backends.get(dist, [])),
+        "log_groups": list(catalog.log_groups.get(dist, [])),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [dist],
+    }
+
+
+@register_parameters("billing")
+def _billing_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The service whose charges the alarm watches (``ServiceName``; none for the account's
+    total) and the currency. The notebook finds the resources behind the growth itself."""
+    dims = _dimension(alarm, match, "AWS/Billing", "ServiceName", "Currency", "LinkedAccount")
+    service = match.parameters.get("service_name") or dims.get("ServiceName", "")
+    return {
+        "service_name": service,
+        "currency": dims.get("Currency", "USD"),
+        "linked_account": dims.get("LinkedAccount", ""),
+        "log_groups": [],
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [],
+    }
+
+
+#: Dimension names that name the service or function behind a custom metric.
+SERVICE_DIMENSIONS = (
+    "FunctionName",
+    "Function",
+    "Service",
+    "ServiceName",
+    "Application",
+    "App",
+    "Component",
+)
+
+
+@register_parameters("custom_metric")
+def _custom_metric_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The service a custom metric's dimensions name (``Service``, ``FunctionName`` ...), the
+    log groups the user's ``[log_groups]`` maps any dimension value to (else the service's
+    Lambda log group, when it is a function), and the dimension values as resource names."""
+    metric = match.metric or next(iter(alarm.metrics()), None)
+    dims = dict(metric.dimensions) if metric is not None else {}
+    service = match.parameters.get("service_name") or next(
+        (dims[d] for d in SERVICE_DIMENSIONS if dims.get(d)), ""
+    )
+    groups: dict[str, None] = {}
+    for value in dims.values():
+        for group in catalog.log_groups.get(value, []):
+            groups.setdefault(group, None)
+    return {
+        "service_name": service,
+        "log_groups": list(groups),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "backend_functions": list(catalog.backends.get(service, [])) if service else [],
+        "resource_names": list(dict.fromkeys(str(v) for v in dims.values())),
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 
@@ -391,13 +481,15 @@ class Catalog:
         return Match(self.get(self.fallback), f"fallback: {why}")
 
     def investigation(
-        self, alarm: Alarm, *, window_before: str = "60m", window_after: str = "15m"
+        self, alarm: Alarm, *, window_before: str | None = None, window_after: str | None = None
     ) -> Investigation:
         """The :class:`Investigation` for ``alarm`` (see :func:`resolve`)."""
         match = self.match(alarm)
         at = match.alert_type
         log.info("alarm %r -> %s (%s)", alarm.name, at.name, match.reason)
-        start, end = alarm.time_window(window_before, window_after)
+        before = window_before or at.window_before or DEFAULT_BEFORE
+        after = window_after or at.window_after or DEFAULT_AFTER
+        start, end = alarm.time_window(before, after)
         params: dict[str, Any] = {
             "alarm_json": alarm.model_dump_json(),
             "alarm_name": alarm.name,
@@ -487,8 +579,8 @@ def resolve(
     alarm: Alarm,
     *,
     config: Path | None = None,
-    window_before: str = "60m",
-    window_after: str = "15m",
+    window_before: str | None = None,
+    window_after: str | None = None,
     catalog: Catalog | None = None,
 ) -> Investigation:
     """Which notebook investigates ``alarm``, and with which parameters.
@@ -500,7 +592,8 @@ def resolve(
     config
         A user catalogue file (else ``$INCIDENT_CATALOG``); ignored when ``catalog`` is given.
     window_before, window_after
-        The investigation window around the state change (``"60m"``, ``"2h"`` ...).
+        The investigation window around the state change (``"60m"``, ``"2h"`` ...); not
+        given, the alert type's ``window_before``/``window_after``, else 60 min and 15 min.
     catalog
         An already loaded catalogue.
 

@@ -76,8 +76,8 @@ def investigate(
     source: str | Path,
     out: Path | None = None,
     config: Path | None = None,
-    window_before: str = "60m",
-    window_after: str = "15m",
+    window_before: str | None = None,
+    window_after: str | None = None,
     profile: str | None = None,
     role_arn: str | None = None,
     endpoint_url: str | None = None,
@@ -269,8 +269,8 @@ def run_timeouts(
 
 def check_options(
     *,
-    window_before: str = "60m",
-    window_after: str = "15m",
+    window_before: str | None = None,
+    window_after: str | None = None,
     out: Path | None = None,
     deadline: str | float = "90s",
 ) -> float:
@@ -278,9 +278,9 @@ def check_options(
     the window, the deadline, and ``out`` a folder (or nothing yet). Returns the deadline in
     seconds."""
     durations = []
-    for name, text in (
-        ("--before", window_before),
-        ("--after", window_after),
+    for name, text in (  # not given: the alert type's window (catalog.toml), checked by its schema
+        ("--before", window_before or "60m"),
+        ("--after", window_after or "15m"),
         ("--deadline", deadline),
     ):
         try:

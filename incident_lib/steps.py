@@ -238,16 +238,21 @@ def deploy_markers(case: Case) -> list[tuple[pd.Timestamp, str]]:
     return [(g[-1][0], g[0][1] if len(g) == 1 else f"deploy ({len(g)} calls)") for g in groups]
 
 
-def ranked_changes(case: Case, changes: pd.DataFrame) -> pd.DataFrame:
+def ranked_changes(
+    case: Case, changes: pd.DataFrame, *, tolerance: pd.Timedelta | None = None
+) -> pd.DataFrame:
     """``changes`` ranked as the likely cause of the onset: a change is a candidate only if the
     metric moved after it, within a sensible lead; related to the alarm's resources first; each
     with the reason it is a candidate or was ruled out. Without an onset, changes are ranked
-    against the alarm's state change."""
+    against the alarm's state change. ``tolerance``: how long after the onset a change may
+    still be the cause (default the alarm's period, at least 2 min; give it when the onset
+    came from a finer series than the alarm's, as for a 6-hour billing metric)."""
     found = case.state.get("onset")
     values, counts, direction, label = case.state.get("onset_series", (None, None, "up", ""))
     # The onset is only as precise as the data: a change up to one period after it may still
     # be the cause.
-    tolerance = max(pd.Timedelta(minutes=2), pd.Timedelta(seconds=alarmed_period(case)))
+    if tolerance is None:
+        tolerance = max(pd.Timedelta(minutes=2), pd.Timedelta(seconds=alarmed_period(case)))
     ranked = rank_changes(
         changes,
         onset=found if found is not None else case.alarm_time,

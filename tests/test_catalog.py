@@ -76,17 +76,18 @@ def test_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _custom_p99() -> Any:
-    """The p99 fixture's alarm on a custom namespace: a metric no catalogue rule matches."""
+    """The p99 fixture's alarm on an AWS namespace no catalogue rule matches (a custom
+    namespace goes to custom_metric)."""
     alarm = parse_alarm(FIXTURES / "sns_message_bare_extended_statistic_p99.json")
     return alarm.model_copy(
-        update={"metric": alarm.metric.model_copy(update={"namespace": "Custom/Orders"})}
+        update={"metric": alarm.metric.model_copy(update={"namespace": "AWS/Kinesis"})}
     )
 
 
 def test_name_pattern_override() -> None:
     alarm = parse_alarm(FIXTURES / "sns_message_bare_extended_statistic_p99.json")
     assert resolve(alarm).alert_type == "apigateway_latency"
-    assert resolve(_custom_p99()).alert_type == "generic"  # Custom/Orders: no rule
+    assert resolve(_custom_p99()).alert_type == "generic"  # AWS/Kinesis: no rule
     inv = resolve(alarm, config=CONFIGS / "log_groups_and_name_override.toml")
     assert inv.alert_type == "lambda_errors"
     assert inv.parameters["function_name"] == "orders-handler"

@@ -52,9 +52,12 @@ def add_run_options(p: argparse.ArgumentParser, *, default_source: str | None) -
     p.add_argument("--out", type=Path, help="reports folder (default: reports/)")
     p.add_argument("--config", type=Path, help="catalogue overrides (TOML; env INCIDENT_CATALOG)")
     p.add_argument(
-        "--before", default="60m", help="window start before the state change (default 60m)"
+        "--before",
+        help="window start before the state change (default: the alert type's, else 60m)",
     )
-    p.add_argument("--after", default="15m", help="window end after the state change (default 15m)")
+    p.add_argument(
+        "--after", help="window end after the state change (default: the alert type's, else 15m)"
+    )
     p.add_argument("--profile", help="AWS profile (source aws)")
     p.add_argument("--role-arn", help="role to assume for the investigation (source aws)")
     p.add_argument("--region", help="region when it cannot come from the alarm ARN")

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 #: Telemetry generated around the state change.
 BEFORE = pd.Timedelta(hours=3)
 AFTER = pd.Timedelta(hours=1)
+#: Periods of data before the onset, at least (a metric published every 6 hours).
+BASELINE_PERIODS = 12
 SIBLINGS = 3
 #: Samples in each synthetic statistic set (all equal, so percentiles are defined too).
 SAMPLES = 5
@@ -44,7 +46,10 @@ def build_store_for_alarm(alarm: Alarm, path: str | Path, *, seed: int = 7) -> S
     onset = when - pd.Timedelta(
         seconds=period * max(alarm.datapoints_to_alarm or alarm.evaluation_periods or 1, 1)
     )
-    start, end = when - BEFORE, when + AFTER
+    # A slow metric (a 6-hour billing estimate) needs as many periods before its onset as a
+    # fast one has minutes: at least BASELINE_PERIODS of them.
+    span = pd.Timedelta(seconds=period)
+    start, end = when - max(BEFORE, BASELINE_PERIODS * span), when + max(AFTER, span)
     account = alarm.account or "123456789012"
     region = alarm.region or "us-east-1"
     rows: list[dict[str, Any]] = []

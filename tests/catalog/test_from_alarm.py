@@ -25,6 +25,9 @@ ALARMS = {
     "apigateway_latency": FIXTURES / "sns_message_bare_extended_statistic_p99.json",
     "lambda_duration": FIXTURES / "sns_message_lambda_duration_p99.json",
     "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
+    "cloudfront_errors": FIXTURES / "sns_message_cloudfront_5xx.json",
+    "cost_spike": FIXTURES / "sns_message_billing_estimated_charges.json",
+    "custom_metric": FIXTURES / "sns_message_custom_failure_rate.json",
 }
 
 

@@ -26,6 +26,8 @@ SOURCE_CALLS = {
     "logs:FilterLogEvents",
     "cloudtrail:LookupEvents",
 }
+#: API operations whose IAM action is named otherwise.
+IAM_ACTION = {"s3:GetBucketNotificationConfiguration": "s3:GetBucketNotification"}
 #: A notebook's read-only step: ``case.aws("service", "operation-name"``.
 _CASE_AWS = re.compile(r'case\.aws\(\s*"([a-z0-9-]+)",\s*"([a-z0-9-]+)"')
 
@@ -45,7 +47,8 @@ def notebook_calls() -> set[str]:
                 if service in ("apigateway", "apigatewayv2"):
                     actions.add("apigateway:GET")
                 else:
-                    actions.add(f"{service}:{''.join(w.title() for w in op.split('-'))}")
+                    action = f"{service}:{''.join(w.title() for w in op.split('-'))}"
+                    actions.add(IAM_ACTION.get(action, action))
     return actions
 
 
