@@ -280,6 +280,35 @@ def _sqs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, A
     }
 
 
+# -- pipes: data pipelines, composite alarms, RDS ------------------------------------------------
+#: Dimensions that name a pipeline or its job, most telling first.
+_PIPELINE_DIMENSIONS = ("Pipeline", "PipelineName", "JobName", "Job", "RuleName", "FunctionName")
+
+
+@register_parameters("data_pipeline")
+def _pipeline_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The pipeline: ``pipeline`` (the override's, else the alarm's ``Pipeline``, ``JobName``,
+    ``RuleName`` ... dimension, else its first dimension value, else the alarm name's first
+    word), used as the name prefix of its functions, rules and jobs; ``pipeline_functions``
+    the user's ``[backends]`` for it (its stages, in order), and its log groups."""
+    metric = match.metric or next(iter(alarm.metrics()), None)
+    dims = dict(metric.dimensions) if metric is not None else {}
+    named = [dims[d] for d in _PIPELINE_DIMENSIONS if dims.get(d)]
+    pipeline = (
+        match.parameters.get("pipeline")
+        or (named[0] if named else "")
+        or next(iter(dims.values()), "")
+        or alarm.name.split("-")[0]
+    )
+    return {
+        "pipeline": pipeline,
+        "pipeline_functions": list(catalog.backends.get(pipeline, [])),
+        "log_groups": list(catalog.log_groups.get(pipeline, [])),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": list(dict.fromkeys([pipeline, *dims.values()])),
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 

@@ -25,6 +25,7 @@ ALARMS = {
     "apigateway_latency": FIXTURES / "sns_message_bare_extended_statistic_p99.json",
     "lambda_duration": FIXTURES / "sns_message_lambda_duration_p99.json",
     "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
+    "data_freshness": FIXTURES / "sns_message_records_processed_low.json",
 }
 
 

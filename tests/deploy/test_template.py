@@ -26,8 +26,13 @@ SOURCE_CALLS = {
     "logs:FilterLogEvents",
     "cloudtrail:LookupEvents",
 }
-#: A notebook's read-only step: ``case.aws("service", "operation-name"``.
-_CASE_AWS = re.compile(r'case\.aws\(\s*"([a-z0-9-]+)",\s*"([a-z0-9-]+)"')
+#: A notebook's read-only step: ``case.aws("service", "operation-name"``, or a step that can
+#: do without the answer: ``pipes_steps.optional_call(case, "service", "operation-name"``.
+_CASE_AWS = re.compile(
+    r'(?:case\.aws\(|optional_call\(\s*case,)\s*"([a-z0-9-]+)",\s*"([a-z0-9-]+)"'
+)
+#: boto3 service names whose IAM prefix differs.
+_IAM_PREFIX = {"stepfunctions": "states"}
 
 
 def notebook_calls() -> set[str]:
@@ -45,7 +50,8 @@ def notebook_calls() -> set[str]:
                 if service in ("apigateway", "apigatewayv2"):
                     actions.add("apigateway:GET")
                 else:
-                    actions.add(f"{service}:{''.join(w.title() for w in op.split('-'))}")
+                    prefix = _IAM_PREFIX.get(service, service)
+                    actions.add(f"{prefix}:{''.join(w.title() for w in op.split('-'))}")
     return actions
 
 

@@ -1,0 +1,492 @@
+"""Steps of the data-pipeline, composite-alarm and RDS notebooks (``data_freshness``,
+``composite``, ``rds_connections``): the same metric on previous days, a pipeline's stages and
+where its flow stopped, schedules and job runs, a composite's children, and a database's
+connections against its limit.
+
+Like :mod:`incident_lib.steps` and :mod:`incident_lib.service_steps`, each step takes what a
+notebook cell fetched with the :class:`~incident_lib.notebook.Case` verbs and returns a table
+or a finding, keeping what it concluded in ``case.state`` for the findings section.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from incident_lib.errors import NoDataError
+from incident_lib.findings import Evidence, Finding
+from incident_lib.notebook import Case
+from incident_lib.steps import DEFAULT_LEAD
+
+__all__ = [
+    "Stage",
+    "days_ago",
+    "function_of_arn",
+    "glue_finding",
+    "glue_runs_table",
+    "jobs_finding",
+    "optional_call",
+    "ordered_stages",
+    "pipeline_functions",
+    "previous_days_finding",
+    "previous_days_table",
+    "rule_names",
+    "schedule_finding",
+    "stage_rank",
+    "stage_table",
+    "stopped_finding",
+]
+
+
+def _incident_start(case: Case) -> pd.Timestamp:
+    found = case.state.get("onset")
+    return found.time if found is not None else case.alarm_time - DEFAULT_LEAD
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.1f}"
+
+
+# -- the same hour on previous days ----------------------------------------------------------------
+def days_ago(frame: pd.DataFrame, days: int) -> pd.DataFrame:
+    """A long metric frame of an earlier day moved onto today's clock (``timestamp`` +
+    ``days``), labelled "N days ago", to draw over today's series."""
+    out = frame.copy()
+    out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True) + pd.Timedelta(days=days)
+    word = "yesterday" if days == 1 else f"{days} days ago"
+    out["label"] = out["label"].astype(str) + f" ({word})"
+    out["id"] = out["id"].astype(str) + f"_d{days}"
+    return out
+
+
+def previous_days_table(
+    case: Case, today: pd.Series, earlier: Mapping[int, pd.Series], *, what: str
+) -> pd.DataFrame:
+    """``what`` (a count per period) in the hour before the incident and since it began, today
+    and at the same time of day on each earlier day (``earlier``: days ago -> that day's
+    series on its own clock). Kept for :func:`previous_days_finding`."""
+    start = _incident_start(case)
+    hour = pd.Timedelta(hours=1)
+    rows = []
+    for days, values in [(0, today), *sorted(earlier.items())]:
+        shift = pd.Timedelta(days=days)
+        v = values.sort_index()
+        before = v[(v.index >= start - shift - hour) & (v.index < start - shift)]
+        since = v[(v.index >= start - shift) & (v.index < case.end - shift)]
+        rows.append(
+            {
+                "day": "today" if days == 0 else f"{days} day{'s' if days > 1 else ''} ago",
+                "days_ago": days,
+                "hour_before": float(before.sum()),
+                "since_onset": float(since.sum()),
+                "points": len(v),
+            }
+        )
+    table = pd.DataFrame(rows)
+    case.state["previous_days"] = (table, what, start)
+    return table
+
+
+def previous_days_finding(case: Case) -> Finding | None:
+    """Today's count since the incident began against the same time on the previous days."""
+    kept = case.state.get("previous_days")
+    if kept is None:
+        return None
+    table, what, start = kept
+    earlier = table[(table["days_ago"] > 0) & (table["points"] > 0)]
+    if earlier.empty:
+        return Finding(
+            kind="previous_days",
+            title=f"No {what} on previous days to compare with",
+            detail="The same query on earlier days returned no datapoints (a new pipeline, or "
+            "retention shorter than the look-back).",
+            severity="info",
+        )
+    today = float(table.loc[table["days_ago"] == 0, "since_onset"].iloc[0])
+    usual = float(earlier["since_onset"].median())
+    share = 100.0 * today / usual if usual > 0 else float("nan")
+    days = ", ".join(str(d) for d in earlier["days_ago"])
+    per_day = "; ".join(f"{r.day}: {_fmt(r.since_onset)}" for r in earlier.itertuples(index=False))
+    if usual > 0 and share < 50:
+        title = (
+            f"{_fmt(today)} {what} since {start:%H:%M} UTC, against {_fmt(usual)} at the same "
+            f"time on previous days ({share:.0f}% of usual)"
+        )
+        severity = "warning"
+    else:
+        title = (
+            f"{what} since {start:%H:%M} UTC are within the usual range of previous days "
+            f"({_fmt(today)} against {_fmt(usual)})"
+        )
+        severity = "info"
+    return Finding(
+        kind="previous_days",
+        title=title,
+        detail=f"Same time of day, {days} day(s) ago: {per_day} (median {_fmt(usual)}).",
+        severity=severity,
+        evidence=(Evidence(label=f"{what} on previous days", ref="metric:previous_days"),),
+        data={"today": today, "usual": usual},
+    )
+
+
+# -- the pipeline's parts --------------------------------------------------------------------------
+def pipeline_functions(case: Case, listing: Mapping[str, Any] | None, prefix: str) -> list[str]:
+    """The pipeline's Lambda functions: the catalogue's ``pipeline_functions`` (its stages,
+    in order), then those ListFunctions names starting with ``prefix``. Added to the case's
+    resources (changes to them are related)."""
+    names = [str(f) for f in case.params.get("pipeline_functions") or []]
+    low = prefix.lower()
+    for fn in (listing or {}).get("Functions", []) or []:
+        name = str(fn.get("FunctionName", ""))
+        if low and name.lower().startswith(low):
+            names.append(name)
+    names = list(dict.fromkeys(n for n in names if n))
+    _add_resources(case, names)
+    return names
+
+
+def _add_resources(case: Case, names: Sequence[str]) -> None:
+    current = [str(n) for n in case.params.get("resource_names") or []]
+    case.params["resource_names"] = list(dict.fromkeys([*current, *[n for n in names if n]]))
+
+
+#: Words that place a stage early or late in a pipeline (a custom metric's or function's
+#: name), for ordering stages no catalogue entry orders: extract, then transform, then load.
+_STAGE_WORDS = (
+    ("schedule", "trigger", "cron"),
+    ("ingest", "fetch", "extract", "collect", "read", "poll", "download", "received"),
+    ("process", "transform", "parse", "enrich", "validate", "clean"),
+    ("aggregate", "load", "write", "store", "publish", "export", "deliver", "sent"),
+)
+
+
+def stage_rank(name: str) -> int:
+    """Where a stage named ``name`` usually sits in a pipeline (0 first), 2 when unknown."""
+    low = name.lower()
+    for rank, words in enumerate(_STAGE_WORDS):
+        if any(w in low for w in words):
+            return rank
+    return 2
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the pipeline: its name, what it is (``schedule``, ``function``,
+    ``metric``), and the metric query id of its throughput (an earlier step's)."""
+
+    name: str
+    kind: str
+    qid: str
+    what: str = "per minute"
+
+
+def _zero_filled(case: Case, values: pd.Series) -> pd.Series:
+    from incident_lib.service_steps import zero_filled
+
+    return zero_filled(case, values)
+
+
+def stage_table(case: Case, stages: Sequence[Stage], *, drop: float = 0.5) -> pd.DataFrame:
+    """Each stage's throughput in the hour before the incident and since (missing minutes are
+    0: AWS publishes no Invocations for a function nobody ran), in pipeline order, and the
+    first minute it fell below ``drop`` of its usual level and stayed there. Kept for
+    :func:`stopped_finding`."""
+    start = _incident_start(case)
+    rows = []
+    for stage in stages:
+        try:
+            values = _zero_filled(case, case.series(stage.qid).sort_index())
+        except NoDataError:
+            values = _zero_filled(
+                case, pd.Series(dtype=float, index=pd.DatetimeIndex([], tz="UTC"))
+            )
+        before = values[(values.index < start) & (values.index >= start - pd.Timedelta(hours=1))]
+        since = values[values.index >= start - pd.Timedelta(minutes=1)]
+        b = float(before.mean()) if len(before) else 0.0
+        s = float(since.mean()) if len(since) else 0.0
+        stopped = None
+        if b > 0 and s < b * drop:
+            low = since <= b * drop
+            # The first minute from which it stays low (a last run may straddle the onset).
+            tail = low[::-1].cumprod()[::-1].astype(bool)
+            stopped = tail[tail].index[0] if tail.any() else None
+            if stopped is None and low.any():
+                stopped = low[low].index[0]
+        rows.append(
+            {
+                "stage": stage.name,
+                "kind": stage.kind,
+                "before_per_period": round(b, 2),
+                "since_per_period": round(s, 2),
+                "stopped_at": stopped,
+                "status": "stopped" if stopped is not None else ("flowing" if s > 0 else "idle"),
+                "qid": stage.qid,
+            }
+        )
+    if not rows:
+        raise NoDataError("no stage of the pipeline was found")
+    table = pd.DataFrame(rows)
+    case.state["stages"] = table
+    return table.drop(columns=["qid"])
+
+
+def stopped_finding(case: Case) -> Finding | None:
+    """Where the pipeline stopped: the first stage, in pipeline order, whose flow fell, with
+    the stages before it that kept flowing."""
+    table = case.state.get("stages")
+    if table is None or table.empty:
+        return None
+    stopped = table[table["status"] == "stopped"]
+    if stopped.empty:
+        flowing = ", ".join(table.loc[table["status"] == "flowing", "stage"]) or "none"
+        return Finding(
+            kind="pipeline_flowing",
+            title="No stage of the pipeline stopped: every stage kept its usual flow",
+            detail=f"Flowing: {flowing}. The alarmed metric fell on its own: look at what it "
+            "counts (a filter, a publishing step) rather than at the pipeline's runs.",
+            severity="info",
+            evidence=(Evidence(label="pipeline stages", ref="table:stages"),),
+        )
+    first = stopped.iloc[0]
+    idx = int(stopped.index[0])
+    upstream = table.iloc[:idx]
+    kept = upstream[upstream["status"] == "flowing"]
+    at = pd.Timestamp(first["stopped_at"])
+    what = {"schedule": "invocations", "function": "runs", "metric": "counted"}.get(
+        str(first["kind"]), "a minute"
+    )
+    title = (
+        f"The pipeline stopped at {first['stage']} ({first['kind']}): "
+        f"{_fmt(first['before_per_period'])} {what} a minute before, "
+        f"{_fmt(first['since_per_period'])} since {at:%H:%M} UTC"
+    )
+    detail = ""
+    if len(kept):
+        title += "; upstream " + ", ".join(kept["stage"]) + " kept running"
+        detail = (
+            "Before it and still flowing: "
+            + "; ".join(f"{r.stage} {_fmt(r.since_per_period)}/min" for r in kept.itertuples())
+            + ". "
+        )
+    later = table.iloc[idx + 1 :]
+    if len(later):
+        detail += (
+            "After it: " + "; ".join(f"{r.stage} {r.status}" for r in later.itertuples()) + "."
+        )
+    return Finding(
+        kind="cause",
+        title=title,
+        detail=detail.strip(),
+        severity="critical",
+        time=at.to_pydatetime(),
+        evidence=(Evidence(label=str(first["stage"]), ref=f"metric:{first['qid']}"),),
+        data={"stage": str(first["stage"]), "kind": str(first["kind"])},
+    )
+
+
+# -- schedules and job runs ------------------------------------------------------------------------
+def schedule_finding(case: Case, rules: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    """Did each schedule fire? Its state (DescribeRule), and whether its ``Invocations``
+    (query ``rule{i}``, in ``rules``' order) stopped, and its ``FailedInvocations``
+    (``failed{i}``) since the incident began."""
+    out: list[Finding] = []
+    table = case.state.get("stages")
+    for i, (name, rule) in enumerate(rules.items()):
+        state = str(rule.get("State") or "?")
+        schedule = str(rule.get("ScheduleExpression") or rule.get("EventPattern") or "")
+        stopped = None
+        if table is not None:
+            row = table[table["qid"] == f"rule{i}"]
+            if len(row) and row.iloc[0]["status"] == "stopped":
+                stopped = pd.Timestamp(row.iloc[0]["stopped_at"])
+        failed = _since_total(case, f"failed{i}")
+        evidence = (Evidence(label=f"{name} Invocations", ref=f"metric:rule{i}"),)
+        if stopped is not None or state != "ENABLED":
+            when = f" at {stopped:%H:%M} UTC" if stopped is not None else ""
+            verb = "stopped firing" if stopped is not None else "is not firing"
+            out.append(
+                Finding(
+                    kind="schedule",
+                    title=f"Schedule rule {name} {verb}{when}: it is {state}",
+                    detail=f"{schedule or 'no schedule'}; DescribeRule State={state}.",
+                    severity="critical",
+                    time=stopped.to_pydatetime() if stopped is not None else None,
+                    evidence=evidence,
+                    data={"rule": name, "state": state},
+                )
+            )
+        elif failed:
+            out.append(
+                Finding(
+                    kind="schedule",
+                    title=f"Schedule rule {name} fires but {failed:,.0f} target invocations "
+                    "failed since the onset",
+                    detail=f"{schedule}; FailedInvocations: EventBridge could not invoke the "
+                    "target (permissions, a deleted target, throttling).",
+                    severity="critical",
+                    evidence=(
+                        Evidence(label=f"{name} FailedInvocations", ref=f"metric:failed{i}"),
+                    ),
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    kind="schedule_ok",
+                    title=f"Schedule rule {name} kept firing ({state}, {schedule})",
+                    detail="Its Invocations kept their usual rate and none failed: the "
+                    "schedule is not where the pipeline stopped.",
+                    severity="info",
+                    evidence=evidence,
+                )
+            )
+    return out
+
+
+def _since_total(case: Case, qid: str) -> float:
+    try:
+        values = case.series(qid)
+    except NoDataError:
+        return 0.0
+    start = _incident_start(case)
+    return float(values[values.index >= start - pd.Timedelta(minutes=1)].sum())
+
+
+def jobs_finding(case: Case, functions: Sequence[str]) -> list[Finding]:
+    """For each pipeline function: did it keep running, and did it fail (``invocations{i}``,
+    ``errors{i}``) since the incident began?"""
+    out = []
+    table = case.state.get("stages")
+    for i, fn in enumerate(functions):
+        errors = _since_total(case, f"errors{i}")
+        runs = _since_total(case, f"invocations{i}")
+        status = ""
+        if table is not None:
+            row = table[table["qid"] == f"invocations{i}"]
+            status = str(row.iloc[0]["status"]) if len(row) else ""
+        if errors > 0:
+            out.append(
+                Finding(
+                    kind="related_metric",
+                    title=f"{fn} fails: {errors:,.0f} errors in {runs:,.0f} runs since the onset",
+                    severity="critical",
+                    evidence=(Evidence(label=f"{fn} errors", ref=f"metric:errors{i}"),),
+                )
+            )
+        elif status == "flowing" and runs > 0:
+            out.append(
+                Finding(
+                    kind="job_ok",
+                    title=f"{fn} runs without errors ({runs:,.0f} runs since the onset)",
+                    severity="info",
+                    evidence=(Evidence(label=f"{fn} invocations", ref=f"metric:invocations{i}"),),
+                )
+            )
+    return out
+
+
+def glue_runs_table(job: str, runs: Mapping[str, Any]) -> pd.DataFrame:
+    """A Glue job's runs (GetJobRuns): started, state, seconds, error, newest first."""
+    rows = [
+        {
+            "job": job,
+            "started": pd.to_datetime(r.get("StartedOn"), utc=True),
+            "state": r.get("JobRunState"),
+            "seconds": r.get("ExecutionTime"),
+            "completed": pd.to_datetime(r.get("CompletedOn"), utc=True),
+            "error": r.get("ErrorMessage") or "",
+        }
+        for r in (runs or {}).get("JobRuns", []) or []
+    ]
+    if not rows:
+        raise NoDataError(f"Glue job {job} has no runs")
+    return pd.DataFrame(rows).sort_values("started", ascending=False, ignore_index=True)
+
+
+def glue_finding(case: Case, table: pd.DataFrame | None) -> Finding | None:
+    """What the Glue job runs say: a failed or missing run since the incident began, or that
+    the job ran as usual."""
+    if table is None or table.empty:
+        return None
+    start = _incident_start(case)
+    recent = table[table["started"] >= start - pd.Timedelta(hours=1)]
+    failed = recent[recent["state"].isin(["FAILED", "TIMEOUT", "ERROR", "STOPPED"])]
+    jobs = ", ".join(sorted(table["job"].unique()))
+    if len(failed):
+        r = failed.iloc[0]
+        return Finding(
+            kind="related_metric",
+            title=f"Glue job {r['job']} run {r['state']} at {r['started']:%H:%M} UTC",
+            detail=str(r["error"]),
+            severity="critical",
+            time=r["started"].to_pydatetime(),
+            evidence=(Evidence(label=f"{r['job']} job runs", ref="aws:glue:GetJobRuns"),),
+        )
+    last = table.iloc[0]
+    return Finding(
+        kind="job_ok",
+        title=f"Glue job {jobs} ran on schedule: last run {last['state']} at "
+        f"{last['started']:%H:%M} UTC",
+        detail="No failed run since an hour before the incident: the ETL job is not where the "
+        "pipeline stopped.",
+        severity="info",
+        evidence=(Evidence(label=f"{jobs} job runs", ref="aws:glue:GetJobRuns"),),
+    )
+
+
+def rule_names(listing: Mapping[str, Any] | None) -> list[str]:
+    """Rule names of a ListRuleNamesByTarget answer."""
+    return [str(n) for n in (listing or {}).get("RuleNames", []) or []]
+
+
+def function_of_arn(arn: str) -> str:
+    """The function name in a Lambda ARN (``...:function:NAME[:alias]``), else ``""``."""
+    found = re.search(r":function:([A-Za-z0-9_-]+)", str(arn))
+    return found.group(1) if found else ""
+
+
+def optional_call(case: Case, service: str, operation: str, **parameters: Any) -> dict[str, Any]:
+    """``case.aws(...)`` for a lookup the step can do without: an answer the source does not
+    hold (a store that did not record it) is said and ``{}`` returned; a call AWS refused
+    (AccessDenied) marks the section partial and returns ``{}``; the step goes on either way."""
+    from incident_lib.errors import SourceError
+
+    try:
+        return case.aws(service, operation, **parameters)
+    except NoDataError as exc:
+        case.show(f"{service} {operation}: {exc}")
+    except SourceError as exc:
+        case.problem(f"{service} {operation}: {exc}")
+    return {}
+
+
+def ordered_stages(
+    rules: Sequence[str],
+    functions: Sequence[str],
+    metrics: Sequence[tuple[str, str]],
+    *,
+    fixed: Sequence[str] = (),
+    entry: Sequence[str] = (),
+) -> list[Stage]:
+    """The pipeline's stages in flow order: schedules (``rule{i}``), then the functions and
+    the pipeline's own metrics (``(name, qid)``) interleaved by :func:`stage_rank` (the
+    functions the schedules invoke, ``entry``, first; the catalogue's ``fixed`` order kept),
+    a function before the metric it publishes at the same rank."""
+    stages = [Stage(r, "schedule", f"rule{i}") for i, r in enumerate(rules)]
+    rest: list[tuple[tuple[int, int, int], Stage]] = []
+    for i, fn in enumerate(functions):
+        if fn in fixed:
+            rank = (0, list(fixed).index(fn), 0)
+        elif fn in entry:
+            rank = (1, 0, 0)
+        else:
+            rank = (1, stage_rank(fn), 0)
+        rest.append((rank, Stage(fn, "function", f"invocations{i}")))
+    for name, qid in metrics:
+        rest.append(((1, stage_rank(name), 1), Stage(name, "metric", qid)))
+    # sorted() is stable: equal ranks keep the order found.
+    return stages + [s for _, s in sorted(rest, key=lambda kv: kv[0])]

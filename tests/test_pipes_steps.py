@@ -1,0 +1,189 @@
+"""The pipeline steps of ``incident_lib.pipes_steps``: stage order, where the flow stopped,
+schedules, job runs and the same hour of previous days, on hand-made series."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from incident_lib import pipes_steps
+from incident_lib.alarm import parse_alarm
+from incident_lib.analysis.onset import Onset
+from incident_lib.notebook import Case
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alarms"
+T0 = pd.Timestamp("2026-11-20T05:00:00Z")
+ONSET = pd.Timestamp("2026-11-20T05:50:00Z")
+
+
+def _case() -> Case:
+    alarm = parse_alarm(FIXTURES / "sns_message_records_processed_low.json")
+    case = Case(alarm=alarm, source=None, start=T0, end=T0 + pd.Timedelta(minutes=85))  # type: ignore[arg-type]
+    case.state["onset"] = Onset(
+        time=ONSET,
+        baseline=1.0,
+        spread=0.1,
+        threshold=0.5,
+        first_breach=ONSET,
+        peak=0.0,
+        peak_time=ONSET,
+        direction="down",
+        method="test",
+    )
+    return case
+
+
+def _put(case: Case, qid: str, values: pd.Series) -> None:
+    """A metric step's result, as ``case.metrics`` keeps it (missing minutes left out)."""
+    values = values[values != 0]
+    # What case.metrics would have kept.
+    case._series[qid] = pd.DataFrame(
+        {"id": qid, "label": qid, "timestamp": values.index, "value": values.to_numpy()}
+    )
+
+
+def _minutes(level_before: float, level_after: float, at: pd.Timestamp = ONSET) -> pd.Series:
+    index = pd.date_range(T0, T0 + pd.Timedelta(minutes=85), freq="min", inclusive="left")
+    return pd.Series([level_before if t < at else level_after for t in index], index=index)
+
+
+def test_stage_rank_orders_extract_transform_load() -> None:
+    names = ["RecordsLoaded", "flightdata-processor", "flightdata-ingest", "nightly-cron"]
+    assert sorted(names, key=pipes_steps.stage_rank) == [
+        "nightly-cron",
+        "flightdata-ingest",
+        "flightdata-processor",
+        "RecordsLoaded",
+    ]
+    assert pipes_steps.stage_rank("orders") == 2  # unknown: the middle
+
+
+def test_ordered_stages_put_schedules_then_the_entry_function_then_by_rank() -> None:
+    stages = pipes_steps.ordered_stages(
+        ["ingest-schedule"],
+        ["etl-processor", "etl-ingest"],
+        [("RecordsProcessed", "own0"), ("RecordsIngested", "own1")],
+        entry=["etl-ingest"],
+    )
+    assert [(s.name, s.qid) for s in stages] == [
+        ("ingest-schedule", "rule0"),
+        ("etl-ingest", "invocations1"),
+        ("RecordsIngested", "own1"),
+        ("etl-processor", "invocations0"),
+        ("RecordsProcessed", "own0"),
+    ]
+    fixed = pipes_steps.ordered_stages([], ["b-load", "a-ingest"], [], fixed=["b-load", "a-ingest"])
+    assert [s.name for s in fixed] == ["b-load", "a-ingest"]  # the catalogue's order wins
+
+
+def test_the_first_stage_that_stopped_is_named_and_upstream_is_ruled_out() -> None:
+    case = _case()
+    _put(case, "rule0", _minutes(1, 1))
+    _put(case, "invocations0", _minutes(1, 1))
+    _put(case, "own0", _minutes(700, 0))  # ingested: published as 0, so missing here
+    _put(case, "invocations1", _minutes(3, 0))
+    stages = [
+        pipes_steps.Stage("schedule", "schedule", "rule0"),
+        pipes_steps.Stage("ingest", "function", "invocations0"),
+        pipes_steps.Stage("RecordsIngested", "metric", "own0"),
+        pipes_steps.Stage("processor", "function", "invocations1"),
+    ]
+    table = pipes_steps.stage_table(case, stages)
+    assert list(table["status"]) == ["flowing", "flowing", "stopped", "stopped"]
+    assert table.loc[2, "stopped_at"] == ONSET
+    found = pipes_steps.stopped_finding(case)
+    assert found is not None and found.kind == "cause"
+    assert found.title.startswith("The pipeline stopped at RecordsIngested (metric)")
+    assert "upstream schedule, ingest kept running" in found.title
+    assert "processor stopped" in found.detail
+
+
+def test_a_last_run_straddling_the_onset_does_not_move_the_stop() -> None:
+    case = _case()
+    values = _minutes(1, 0)
+    values[ONSET + pd.Timedelta(minutes=2)] = 1  # one late run, then nothing
+    _put(case, "rule0", values)
+    table = pipes_steps.stage_table(case, [pipes_steps.Stage("r", "schedule", "rule0")])
+    assert table.loc[0, "stopped_at"] == ONSET + pd.Timedelta(minutes=3)
+
+
+def test_nothing_stopped_says_so() -> None:
+    case = _case()
+    _put(case, "rule0", _minutes(1, 1))
+    pipes_steps.stage_table(case, [pipes_steps.Stage("r", "schedule", "rule0")])
+    found = pipes_steps.stopped_finding(case)
+    assert found is not None and found.kind == "pipeline_flowing"
+
+
+def test_a_disabled_rule_that_stopped_firing_is_critical() -> None:
+    case = _case()
+    _put(case, "rule0", _minutes(1, 0))
+    pipes_steps.stage_table(case, [pipes_steps.Stage("nightly", "schedule", "rule0")])
+    (found,) = pipes_steps.schedule_finding(
+        case, {"nightly": {"State": "DISABLED", "ScheduleExpression": "rate(1 minute)"}}
+    )
+    assert found.severity == "critical"
+    assert found.title == "Schedule rule nightly stopped firing at 05:50 UTC: it is DISABLED"
+
+
+def test_failed_invocations_of_a_firing_rule_are_named() -> None:
+    case = _case()
+    _put(case, "rule0", _minutes(1, 1))
+    _put(case, "failed0", _minutes(0, 1))
+    pipes_steps.stage_table(case, [pipes_steps.Stage("nightly", "schedule", "rule0")])
+    (found,) = pipes_steps.schedule_finding(case, {"nightly": {"State": "ENABLED"}})
+    assert "target invocations failed" in found.title
+
+
+def test_previous_days_compare_the_same_time_of_day() -> None:
+    case = _case()
+    today = _minutes(10, 0)
+    yesterday = _minutes(10, 10).shift(freq=pd.Timedelta(days=-1))
+    table = pipes_steps.previous_days_table(case, today, {1: yesterday}, what="records")
+    assert list(table["since_onset"]) == [0.0, 350.0]  # 35 min since the onset, 10 a minute
+    assert list(table["hour_before"]) == [500.0, 500.0]  # the window starts 50 min before
+    found = pipes_steps.previous_days_finding(case)
+    assert found is not None and found.severity == "warning"
+    assert found.title.startswith("0.0 records since 05:50 UTC, against 350")
+
+
+def test_days_ago_moves_an_earlier_day_onto_todays_clock() -> None:
+    frame = pd.DataFrame(
+        {"id": "r", "label": "Records", "timestamp": [T0 - pd.Timedelta(days=7)], "value": [3.0]}
+    )
+    moved = pipes_steps.days_ago(frame, 7)
+    assert moved.loc[0, "timestamp"] == T0
+    assert moved.loc[0, "label"] == "Records (7 days ago)" and moved.loc[0, "id"] == "r_d7"
+
+
+def test_glue_runs_newest_first_and_a_failed_run_is_a_finding() -> None:
+    runs = {
+        "JobRuns": [
+            {"StartedOn": "2026-11-20T04:05:00+00:00", "JobRunState": "SUCCEEDED"},
+            {
+                "StartedOn": "2026-11-20T05:05:00+00:00",
+                "JobRunState": "FAILED",
+                "ErrorMessage": "boom",
+            },
+        ]
+    }
+    table = pipes_steps.glue_runs_table("etl", runs)
+    assert list(table["state"]) == ["FAILED", "SUCCEEDED"]
+    found = pipes_steps.glue_finding(_case(), table)
+    assert found is not None and found.title == "Glue job etl run FAILED at 05:05 UTC"
+    with pytest.raises(Exception, match="no runs"):
+        pipes_steps.glue_runs_table("etl", {"JobRuns": []})
+
+
+def test_pipeline_functions_by_prefix_after_the_catalogues() -> None:
+    case = _case()
+    case.params["pipeline_functions"] = ["shared-loader"]
+    listing = {"Functions": [{"FunctionName": "FlightData-ingest"}, {"FunctionName": "billing"}]}
+    assert pipes_steps.pipeline_functions(case, listing, "flightdata") == [
+        "shared-loader",
+        "FlightData-ingest",
+    ]
+    assert "FlightData-ingest" in case.params["resource_names"]
+    assert pipes_steps.function_of_arn("arn:aws:lambda:us-east-1:1:function:f-1:live") == "f-1"
