@@ -16,12 +16,13 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -89,6 +90,10 @@ class AlertType(BaseModel):
     notebook: str
     parameters: str = "generic"
     match: list[MatchRule] = Field(default_factory=list)
+    #: Alarm kinds this type takes whatever they read (``composite``): tried before the rules.
+    alarm_kinds: list[Literal["metric", "metric_math", "composite", "anomaly_detection"]] = Field(
+        default_factory=list
+    )
     planned: bool = False
 
 
@@ -309,6 +314,25 @@ def _pipeline_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[s
     }
 
 
+#: A child alarm in a composite's rule: ``ALARM(name)``, ``OK("name")``, ``ALARM(arn:...)``.
+_RULE_TERM = re.compile(r"\b(?:ALARM|OK|INSUFFICIENT_DATA)\s*\(\s*\"?([^\")]+?)\"?\s*\)")
+
+
+@register_parameters("composite")
+def _composite_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The composite's children: every alarm its rule names (an ARN as its alarm name), in
+    the rule's order, then the triggering children it did not name; and the log-group map."""
+    rule = alarm.composite.rule if alarm.composite is not None else ""
+    names = [n.strip().rsplit(":alarm:", 1)[-1] for n in _RULE_TERM.findall(rule)]
+    if alarm.composite is not None:
+        names += [c.name for c in alarm.composite.triggering_children]
+    return {
+        "children": list(dict.fromkeys(n for n in names if n)),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 
@@ -408,6 +432,9 @@ class Catalog:
                     next(iter(alarm.metrics()), None),
                     dict(override.parameters),
                 )
+        for alert_type in self:
+            if not alert_type.planned and alarm.kind in alert_type.alarm_kinds:
+                return Match(alert_type, f"{alarm.kind} alarm")
         if alarm.kind != "composite":
             for alert_type in self:
                 if alert_type.planned:

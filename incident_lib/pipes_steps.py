@@ -24,7 +24,16 @@ from incident_lib.steps import DEFAULT_LEAD
 
 __all__ = [
     "Stage",
+    "child_alarms",
+    "child_commands",
+    "child_findings",
+    "child_onsets",
+    "child_queries",
+    "children_table",
+    "composite_onset_finding",
     "days_ago",
+    "firing_table",
+    "first_child_finding",
     "function_of_arn",
     "glue_finding",
     "glue_runs_table",
@@ -490,3 +499,317 @@ def ordered_stages(
         rest.append(((1, stage_rank(name), 1), Stage(name, "metric", qid)))
     # sorted() is stable: equal ranks keep the order found.
     return stages + [s for _, s in sorted(rest, key=lambda kv: kv[0])]
+
+
+# -- composite alarms ------------------------------------------------------------------------------
+def child_alarms(described: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The children's DescribeAlarms items by name (metric and composite alarms)."""
+    items = [
+        *(described or {}).get("MetricAlarms", []),
+        *(described or {}).get("CompositeAlarms", []),
+    ]
+    return {str(i.get("AlarmName")): dict(i) for i in items if i.get("AlarmName")}
+
+
+def _what(item: Mapping[str, Any]) -> str:
+    if item.get("AlarmRule"):
+        return f"composite: {item['AlarmRule']}"
+    if item.get("MetricName"):
+        dims = ", ".join(f"{d['Name']}={d['Value']}" for d in item.get("Dimensions") or [])
+        stat = item.get("Statistic") or item.get("ExtendedStatistic") or ""
+        return f"{item.get('Namespace')} {item['MetricName']} ({dims}) {stat}/{item.get('Period')}s"
+    return "metric math: " + "; ".join(
+        str(m.get("Expression") or m.get("Id")) for m in item.get("Metrics") or []
+    )
+
+
+def children_table(
+    case: Case, children: Sequence[str], items: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
+    """Each child of the composite (in the rule's order): what it watches, its condition, its
+    state and since when (DescribeAlarms); a child DescribeAlarms did not return is said."""
+    rows = []
+    for name in children:
+        item = items.get(name)
+        if item is None:
+            rows.append({"child": name, "watches": "(not returned by DescribeAlarms)", "state": ""})
+            continue
+        cond = ""
+        if item.get("ComparisonOperator"):
+            cond = f"{item['ComparisonOperator']} {item.get('Threshold')}"
+            n = item.get("EvaluationPeriods")
+            cond += f" ({item.get('DatapointsToAlarm') or n} of {n})"
+        rows.append(
+            {
+                "child": name,
+                "watches": _what(item),
+                "condition": cond,
+                "state": item.get("StateValue"),
+                "state_since": pd.to_datetime(
+                    item.get("StateTransitionedTimestamp") or item.get("StateUpdatedTimestamp"),
+                    utc=True,
+                ),
+                "reason": item.get("StateReason", ""),
+            }
+        )
+    if not rows:
+        raise NoDataError("the composite's rule names no child alarm")
+    return pd.DataFrame(rows)
+
+
+def firing_table(case: Case, histories: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """When each child was in ALARM (its DescribeAlarmHistory StateUpdates), and the start of
+    the ALARM period it was in when the composite changed state (or its first in the window):
+    the first child to fire is the earliest of those. Kept for :func:`first_child_finding`."""
+    from incident_lib.analysis.impact import alarm_periods
+    from incident_lib.sources.frames import history_frame
+
+    at = case.alarm_time
+    rows = []
+    for name, answer in histories.items():
+        frame = history_frame(answer.get("AlarmHistoryItems", []) or [])
+        periods = alarm_periods(frame, start=case.start - pd.Timedelta(hours=6), end=case.end)
+        current = [p for p in periods if p[0] <= at + pd.Timedelta(seconds=5) and p[1] >= at]
+        in_window = [p for p in periods if p[1] >= case.start]
+        since = current[0][0] if current else (in_window[0][0] if in_window else None)
+        minutes = sum(
+            ((min(b, case.end) - max(a, case.start)).total_seconds() / 60 for a, b in in_window),
+            0.0,
+        )
+        rows.append(
+            {
+                "child": name,
+                "in_alarm_at_the_change": bool(current),
+                "alarm_since": since,
+                "alarm_periods_in_window": len(in_window),
+                "minutes_in_alarm": round(minutes, 1),
+                "periods": "; ".join(f"{a:%H:%M:%S}–{b:%H:%M:%S}" for a, b in in_window),
+            }
+        )
+    if not rows:
+        raise NoDataError("no child's history could be read")
+    table = pd.DataFrame(rows).sort_values("alarm_since", na_position="last", ignore_index=True)
+    case.state["firing"] = table
+    return table
+
+
+def first_child_finding(case: Case) -> Finding | None:
+    """Which child fired first, and how long before the others and the composite."""
+    table = case.state.get("firing")
+    if table is None or table["alarm_since"].isna().all():
+        return None
+    fired = table.dropna(subset=["alarm_since"])
+    first = fired.iloc[0]
+    t0 = pd.Timestamp(first["alarm_since"])
+    others = [
+        f"{r.child} at {pd.Timestamp(r.alarm_since):%H:%M:%S} "
+        f"({(pd.Timestamp(r.alarm_since) - t0).total_seconds() / 60:.0f} min later)"
+        for r in fired.iloc[1:].itertuples()
+    ]
+    quiet = list(table.loc[table["alarm_since"].isna(), "child"])
+    lead = (case.alarm_time - t0).total_seconds() / 60
+    title = (
+        f"{first['child']} fired first, at {t0:%H:%M:%S} UTC, {lead:.0f} min before the composite"
+    )
+    detail = ""
+    if others:
+        detail += "Then " + ", ".join(others) + ". "
+    if quiet:
+        detail += "Not in ALARM in the window: " + ", ".join(quiet) + ". "
+    detail += (
+        f"The composite {case.alarm.name} changed state at {case.alarm_time:%H:%M:%S} UTC: start "
+        f"with {first['child']}'s signal."
+    )
+    return Finding(
+        kind="cause",
+        title=title,
+        detail=detail,
+        severity="warning",
+        time=t0.to_pydatetime(),
+        evidence=(
+            Evidence(
+                label=f"{first['child']} history",
+                ref=f"aws:cloudwatch:DescribeAlarmHistory:{first['child']}",
+            ),
+        ),
+        data={"first_child": str(first["child"])},
+    )
+
+
+def child_queries(items: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A GetMetricData query per single-metric child, ``child{i}`` in ``items``' order, at
+    the child's own statistic and period (metric-math and composite children have none)."""
+    from incident_lib.notebook import metric
+
+    queries = {}
+    for i, (name, item) in enumerate(items.items()):
+        if not item.get("MetricName"):
+            continue
+        dims = {d["Name"]: d["Value"] for d in item.get("Dimensions") or []}
+        stat = item.get("Statistic") or item.get("ExtendedStatistic") or "Average"
+        queries[f"child{i}"] = metric(item["Namespace"], item["MetricName"], dims, stat, label=name)
+    if not queries:
+        raise NoDataError("no child watches a single metric")
+    return queries
+
+
+def child_onsets(
+    case: Case, items: Mapping[str, Mapping[str, Any]], histories: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
+    """Each single-metric child's onset: where its series left its own normal, in its alarm's
+    direction, before its ALARM. The earliest becomes the incident's onset (kept in
+    ``case.state`` as :func:`incident_lib.steps.onset` keeps it, for the change ranking and
+    the findings)."""
+    from incident_lib.analysis import detect_onset
+    from incident_lib.sources.frames import history_frame
+
+    rows, found = [], []
+    for i, (name, item) in enumerate(items.items()):
+        try:
+            values = case.series(f"child{i}").sort_index()
+        except NoDataError:
+            continue
+        op = str(item.get("ComparisonOperator") or "")
+        direction = "down" if op.startswith("LessThan") else "up"
+        counts = (item.get("Statistic") or "") in ("Sum", "SampleCount")
+        history = history_frame((histories.get(name) or {}).get("AlarmHistoryItems", []) or [])
+        firing = case.state.get("firing")
+        since = None
+        if firing is not None:
+            row = firing[firing["child"] == name]
+            since = row.iloc[0]["alarm_since"] if len(row) else None
+        alarm_time = (
+            pd.Timestamp(since) if since is not None and pd.notna(since) else case.alarm_time
+        )
+        onset = detect_onset(
+            values, alarm_time=alarm_time, alarm_history=history, counts=counts, direction=direction
+        )
+        rows.append(
+            {
+                "child": name,
+                "metric": item.get("MetricName"),
+                "onset": onset.time if onset else None,
+                "baseline": round(onset.baseline, 3) if onset else None,
+                "peak": round(onset.peak, 3) if onset else None,
+                "confidence": onset.confidence if onset else "",
+            }
+        )
+        if onset is not None:
+            found.append((onset.time, name, item, values, counts, direction, onset))
+    if not rows:
+        raise NoDataError("no child series to place an onset")
+    if found:
+        _, name, item, values, counts, direction, onset = min(found, key=lambda f: f[0])
+        label = f"{item.get('MetricName')} of {name}"
+        case.state["onset"] = onset
+        case.state["onset_label"] = label
+        case.state["onset_series"] = (values, counts, direction, label)
+    table = pd.DataFrame(rows)
+    case.state["child_onsets"] = table
+    return table
+
+
+def composite_onset_finding(case: Case) -> Finding | None:
+    """The onset found in the children's series; without any, the first child's ALARM (from
+    the histories, else the composite's triggering children, else its own state change), said
+    to be no earlier than that."""
+    from incident_lib.steps import onset_finding
+
+    found = onset_finding(case)
+    if found is not None:
+        return found
+    firing = case.state.get("firing")
+    when, what = case.alarm_time, f"the composite {case.alarm.name} changed state"
+    if firing is not None and firing["alarm_since"].notna().any():
+        row = firing.dropna(subset=["alarm_since"]).iloc[0]
+        when, what = pd.Timestamp(row["alarm_since"]), f"{row['child']} went into ALARM"
+    elif case.alarm.composite is not None and case.alarm.composite.triggering_children:
+        stamped = [c for c in case.alarm.composite.triggering_children if c.timestamp]
+        if stamped:
+            first = min(stamped, key=lambda c: c.timestamp)
+            when, what = pd.Timestamp(first.timestamp), f"{first.name} went into ALARM"
+    return Finding(
+        kind="onset",
+        title=f"Onset no later than {when:%Y-%m-%d %H:%M} UTC, when {what}",
+        detail="No child's metric series could be read to place the start earlier: run the "
+        "children's own notebooks (commands above) for their onsets.",
+        severity="warning",
+        time=when.to_pydatetime(),
+        confidence="low",
+        confidence_reason="from alarm state changes only, not from a metric series",
+        evidence=(Evidence(label="alarm history", ref="alarm_history"),),
+    )
+
+
+def child_findings(case: Case) -> list[Finding]:
+    """One line per child: its state in the window and, where found, its onset."""
+    firing = case.state.get("firing")
+    onsets = case.state.get("child_onsets")
+    out = []
+    if firing is None:
+        return out
+    for r in firing.itertuples():
+        onset = None
+        if onsets is not None and len(onsets):
+            match = onsets[onsets["child"] == r.child]
+            onset = match.iloc[0] if len(match) and pd.notna(match.iloc[0]["onset"]) else None
+        if pd.notna(r.alarm_since):
+            title = f"Child {r.child}: in ALARM from {pd.Timestamp(r.alarm_since):%H:%M:%S} UTC"
+            if onset is not None:
+                title += (
+                    f"; its {onset['metric']} left {onset['baseline']:g} at "
+                    f"{pd.Timestamp(onset['onset']):%H:%M} UTC (peak {onset['peak']:g})"
+                )
+            severity = "warning"
+        else:
+            title = f"Child {r.child}: not in ALARM in the window"
+            severity = "info"
+        out.append(
+            Finding(
+                kind="child_alarm",
+                title=title,
+                detail=f"{r.minutes_in_alarm:g} min in ALARM in the window "
+                f"({r.periods or 'none'}).",
+                severity=severity,
+                evidence=(
+                    Evidence(
+                        label=f"{r.child} history",
+                        ref=f"aws:cloudwatch:DescribeAlarmHistory:{r.child}",
+                    ),
+                ),
+            )
+        )
+    return out
+
+
+def child_commands(
+    case: Case, children: Sequence[str], items: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
+    """For each child, the catalogue's alert type and the command that runs its own notebook
+    on the same window (``incident investigate --alarm-name``)."""
+    import shlex
+
+    from incident_lib.alarm import alarm_from_description
+    from incident_lib.catalog import load_catalog
+
+    catalog = load_catalog()
+    region = case.alarm.region or ""
+    rows = []
+    for name in children:
+        item = items.get(name)
+        alert_type = ""
+        if item is not None:
+            try:
+                child = alarm_from_description(
+                    item, region=case.alarm.region, account=case.alarm.account
+                )
+                alert_type = catalog.match(child).alert_type.name
+            except Exception as exc:  # a child the parser cannot read: say so, keep the others
+                alert_type = f"(unreadable: {exc})"
+        command = f"incident investigate --alarm-name {shlex.quote(name)}"
+        if region:
+            command += f" --region {shlex.quote(region)}"
+        rows.append({"child": name, "alert type": alert_type, "command": command})
+    add = [str(d.get("Value")) for it in items.values() for d in it.get("Dimensions") or []]
+    _add_resources(case, add)
+    return pd.DataFrame(rows)

@@ -3,6 +3,7 @@ schedules, job runs and the same hour of previous days, on hand-made series."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -187,3 +188,94 @@ def test_pipeline_functions_by_prefix_after_the_catalogues() -> None:
     ]
     assert "FlightData-ingest" in case.params["resource_names"]
     assert pipes_steps.function_of_arn("arn:aws:lambda:us-east-1:1:function:f-1:live") == "f-1"
+
+
+# -- composite alarms ------------------------------------------------------------------------------
+def _composite_case() -> Case:
+    alarm = parse_alarm(FIXTURES / "sns_message_composite_triggering_children.json")
+    at = pd.Timestamp(alarm.state_change_time)
+    return Case(
+        alarm=alarm,
+        source=None,
+        start=at - pd.Timedelta(hours=1),
+        end=at + pd.Timedelta(minutes=15),
+    )  # type: ignore[arg-type]
+
+
+def _history(name: str, *changes: tuple[pd.Timestamp, str, str]) -> dict:
+    items = [
+        {
+            "AlarmName": name,
+            "Timestamp": t.isoformat(),
+            "HistoryItemType": "StateUpdate",
+            "HistorySummary": f"Alarm updated from {old} to {new}",
+            "HistoryData": json.dumps(
+                {"oldState": {"stateValue": old}, "newState": {"stateValue": new}}
+            ),
+        }
+        for t, old, new in changes
+    ]
+    return {"AlarmHistoryItems": items[::-1]}  # newest first, as AWS returns them
+
+
+def test_the_first_child_to_fire_is_the_earliest_alarm_still_open_at_the_change() -> None:
+    case = _composite_case()
+    at = case.alarm_time
+    histories = {
+        "checkout-5xx": _history("checkout-5xx", (at - pd.Timedelta(seconds=1), "OK", "ALARM")),
+        "checkout-latency": _history(
+            "checkout-latency",
+            (at - pd.Timedelta(minutes=50), "OK", "ALARM"),  # an earlier, closed episode
+            (at - pd.Timedelta(minutes=45), "ALARM", "OK"),
+            (at - pd.Timedelta(minutes=7), "OK", "ALARM"),
+        ),
+        "checkout-db": _history("checkout-db"),
+    }
+    table = pipes_steps.firing_table(case, histories)
+    assert list(table["child"]) == ["checkout-latency", "checkout-5xx", "checkout-db"]
+    assert table.loc[0, "alarm_since"] == at - pd.Timedelta(minutes=7)
+    assert table.loc[0, "alarm_periods_in_window"] == 2
+    found = pipes_steps.first_child_finding(case)
+    assert found is not None
+    assert found.title.startswith("checkout-latency fired first, at 02:38:55 UTC, 7 min before")
+    assert "Not in ALARM in the window: checkout-db" in found.detail
+
+
+def test_without_child_series_the_onset_is_the_first_childs_alarm_said_as_such() -> None:
+    case = _composite_case()
+    found = pipes_steps.composite_onset_finding(case)
+    assert found is not None and found.kind == "onset" and found.confidence == "low"
+    assert (
+        found.title == "Onset no later than 2021-11-10 02:45 UTC, when checkout-5xx went into ALARM"
+    )
+
+
+def test_children_table_and_commands_name_each_childs_runbook() -> None:
+    case = _composite_case()
+    items = {
+        "checkout-5xx": {
+            "AlarmName": "checkout-5xx",
+            "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-5xx",
+            "Namespace": "AWS/ApiGateway",
+            "MetricName": "5XXError",
+            "Dimensions": [{"Name": "ApiName", "Value": "checkout"}],
+            "Statistic": "Sum",
+            "Period": 60,
+            "EvaluationPeriods": 3,
+            "Threshold": 10.0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "StateValue": "ALARM",
+            "StateUpdatedTimestamp": "2021-11-10T02:45:55.640Z",
+        }
+    }
+    table = pipes_steps.children_table(case, ["checkout-5xx", "checkout-latency"], items)
+    assert table.loc[0, "watches"] == "AWS/ApiGateway 5XXError (ApiName=checkout) Sum/60s"
+    assert table.loc[0, "condition"] == "GreaterThanThreshold 10.0 (3 of 3)"
+    assert table.loc[1, "watches"] == "(not returned by DescribeAlarms)"
+    commands = pipes_steps.child_commands(case, ["checkout-5xx", "my alarm"], items)
+    assert list(commands["alert type"]) == ["apigateway_5xx", ""]
+    assert (
+        commands.loc[1, "command"]
+        == "incident investigate --alarm-name 'my alarm' --region us-east-1"
+    )
+    assert "checkout" in case.params["resource_names"]  # changes to it are related

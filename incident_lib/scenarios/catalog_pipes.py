@@ -14,6 +14,11 @@ when fewer than 1,000 records are processed in 5 minutes (missing data breaching
 - ``data_freshness_upstream_empty``: the OpenSky API answers with empty pages; the job runs
   every minute and ingests nothing. Culprit: **none** (a deploy of ``flightdata-processor``
   19 min before the onset is in CloudTrail).
+- ``composite_checkout_degraded``: the composite ``checkout-degraded`` is
+  ``ALARM(checkout-api-5xx) AND ALARM(checkout-handler-errors)``; a deploy of
+  ``checkout-handler`` fails ``POST /checkout``: the handler's errors alarm fires first, the
+  API's 5XX alarm (3 of 3 minutes) a few minutes later, which raises the composite. Culprit:
+  the deploy.
 """
 
 from __future__ import annotations
@@ -21,11 +26,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from incident_lib.scenarios import recipes as r
 from incident_lib.scenarios import recipes_pipes as p
 from incident_lib.scenarios.services import (
     AlarmOn,
     Context,
+    Logs,
+    Requests,
+    Traffic,
     api_change,
+    fail,
     lambda_deploy_change,
     recorded,
 )
@@ -211,7 +221,85 @@ UPSTREAM_EMPTY = p.PipelineScenario(
     **_pipeline(p.before(EMPTY_FROM), p.every_minute, rule_state="ENABLED"),
 )
 
-ALL = (RULE_DISABLED, UPSTREAM_EMPTY)
+# -- composite -----------------------------------------------------------------------------------
+CHECKOUT_ROUTES = {"POST /checkout": 0.45, "GET /cart": 0.4, "GET /checkout/{id}": 0.15}
+CHECKOUT_FN = "checkout-handler"
+CHECKOUT_DEPLOY = at("12:20:30")
+CHECKOUT_DEGRADED = p.CompositeScenario(
+    name="composite_checkout_degraded",
+    alert_type="composite",
+    description="a deploy of checkout-handler fails POST /checkout: its errors alarm fires, "
+    "then the API's 5XX alarm, then the composite checkout-degraded",
+    start=START,
+    end=END,
+    requests=[Requests("api", Traffic(70, 150, duration_ms=95), CHECKOUT_ROUTES)],
+    effects=[
+        fail("api", START, 0.02, status=404, outcome="client_error"),
+        fail(
+            "api",
+            CHECKOUT_DEPLOY,
+            0.7,
+            ramp=pd.Timedelta(minutes=8),
+            kinds=["POST /checkout"],
+            status=502,
+            error="TypeError: Cannot read properties of undefined (reading 'currency')",
+        ),
+    ],
+    metrics=[
+        *r.apigateway_metrics("checkout-api", "prod", "api"),
+        *r.lambda_metrics(CHECKOUT_FN, "api", errors=r.outcome_is("error")),
+    ],
+    logs=[
+        Logs(
+            f"/aws/lambda/{CHECKOUT_FN}",
+            "api",
+            r.lambda_error_line(),
+            where=r.outcome_is("error"),
+        )
+    ],
+    changes=[
+        api_change(
+            at("12:08:05"),
+            "PutRolePolicy",
+            "iam.amazonaws.com",
+            [("AWS::IAM::Role", "reporting-etl-role")],
+            {"roleName": "reporting-etl-role", "policyName": "s3-read"},
+        ),
+        lambda_deploy_change(
+            CHECKOUT_DEPLOY, CHECKOUT_FN, old_version=57, new_version=58, culprit=True
+        ),
+    ],
+    alarm=AlarmOn(
+        "checkout-handler-errors",
+        "AWS/Lambda",
+        "Errors",
+        {"FunctionName": CHECKOUT_FN},
+        threshold=5,
+        description="checkout-handler errors above 5 a minute",
+    ),
+    extra_alarms=[
+        AlarmOn(
+            "checkout-api-5xx",
+            "AWS/ApiGateway",
+            "5XXError",
+            {"ApiName": "checkout-api", "Stage": "prod"},
+            threshold=15,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            description="checkout-api 5XX above 15 a minute for 3 minutes",
+        )
+    ],
+    composite="checkout-degraded",
+    rule="ALARM(checkout-api-5xx) AND ALARM(checkout-handler-errors)",
+    composite_description="Checkout is failing: API 5XX and handler errors together",
+    calls=[*r.lambda_calls(CHECKOUT_FN)],
+    cause="a deploy of checkout-handler v58 fails POST /checkout (TypeError); the handler's "
+    "errors alarm fired first, then the API's 5XX alarm, which raised the composite",
+    must_say=["checkout-handler-errors", "fired first", "checkout-api-5xx", CHECKOUT_FN],
+    resources={"api": "checkout-api", "function": CHECKOUT_FN},
+)
+
+ALL = (RULE_DISABLED, UPSTREAM_EMPTY, CHECKOUT_DEGRADED)
 
 for _scenario in ALL:
     _scenario.register()

@@ -13,6 +13,7 @@ days" can be read) and ``runs`` (:class:`Runs`: one log line per scheduled run).
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -138,13 +139,240 @@ class PipelineScenario(ServiceScenario):
         writer.add_alarms([alarms.describe_alarms_item(spec, (transitions or [created])[-1])])
 
 
-def _written_metrics(writer: StoreWriter) -> pd.DataFrame:
-    """The metric rows a writer holds so far (canonical dimension strings)."""
+def _written(writer: StoreWriter, table: str) -> pd.DataFrame:
+    """The rows of ``table`` a writer holds so far (metrics with canonical dimension strings)."""
     import pyarrow as pa
 
-    # The writer keeps Arrow tables until it closes; read back, the alarm sees what AWS would.
-    tables = writer._frames["metrics"]
+    # The writer keeps Arrow tables until it closes; read back, an alarm sees what AWS would.
+    tables = writer._frames[table]
     return pa.concat_tables(tables).to_pandas()
+
+
+def _written_metrics(writer: StoreWriter) -> pd.DataFrame:
+    return _written(writer, "metrics")
+
+
+def _long_date(ts: pd.Timestamp) -> str:
+    """``Wednesday 10 November, 2021 02:45:55 UTC``: a composite's reason text."""
+    return f"{ts:%A} {ts.day} {ts:%B, %Y %H:%M:%S} UTC"
+
+
+@dataclass(frozen=True)
+class CompositeScenario(PipelineScenario):
+    """A composite alarm over the scenario's ``alarm`` and ``extra_alarms`` (its children):
+    ``rule`` is ``ALARM(a) AND ALARM(b)`` (one operator, AND or OR, between ALARM terms: the
+    scenarios' own rules, so no parser is needed). The composite is evaluated at each child's
+    state change, and its records (definition, history, EventBridge event and SNS message)
+    replace the first child's as the scenario's alarm. DescribeAlarms of the children and
+    each child's DescribeAlarmHistory are recorded, as the composite's runbook asks them."""
+
+    composite: str = ""
+    rule: str = ""
+    composite_description: str = ""
+
+    def _children(self) -> list[str]:
+        """The children in the rule's order (as the composite's runbook reads them)."""
+        named = [self.alarm.name, *[a.name for a in self.extra_alarms]]
+        return sorted(named, key=lambda n: self.rule.find(f"({n})"))
+
+    def generate(self, writer: StoreWriter, rng: np.random.Generator) -> dict[str, Any]:
+        entry = super().generate(writer, rng)
+        children = self._children()
+        hist = _written(writer, "alarm_history")
+        hist = hist[hist["alarm_name"].isin(children)]
+        changes = hist[hist["history_item_type"] == "StateUpdate"].sort_values("timestamp")
+        op = " OR " if " OR " in self.rule else " AND "
+        state = dict.fromkeys(children, "OK")
+        composite = "OK"
+        arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{self.composite}"
+        topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:oncall-{self.alert_type}"
+        configured = self.start - pd.Timedelta(days=8, hours=3, minutes=40)
+        items: list[dict[str, Any]] = [
+            {
+                "AlarmName": self.composite,
+                "AlarmType": "CompositeAlarm",
+                "Timestamp": configured,
+                "HistoryItemType": "ConfigurationUpdate",
+                "HistorySummary": f'Alarm "{self.composite}" created',
+                "HistoryData": json.dumps({"version": "1.0", "type": "Create"}),
+            }
+        ]
+        transitions: list[tuple[pd.Timestamp, str, str, str, dict[str, Any]]] = []
+        for row in changes.itertuples():
+            new = json.loads(row.history_data)["newState"]["stateValue"]
+            state[row.alarm_name] = new
+            flags = [state[c] == "ALARM" for c in children]
+            now = "ALARM" if (any(flags) if op == " OR " else all(flags)) else "OK"
+            if now == composite:
+                continue
+            when = pd.Timestamp(row.timestamp) + pd.Timedelta(milliseconds=94)
+            child_arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{row.alarm_name}"
+            stamp = alarms.aws_ms(pd.Timestamp(row.timestamp))
+            reason = (
+                f"{child_arn} transitioned to {new} at {_long_date(pd.Timestamp(row.timestamp))}"
+            )
+            data = {
+                "triggeringAlarms": [
+                    {"arn": child_arn, "state": {"value": new, "timestamp": stamp}}
+                ]
+            }
+            transitions.append((when, composite, now, reason, data))
+            items.append(
+                {
+                    "AlarmName": self.composite,
+                    "AlarmType": "CompositeAlarm",
+                    "Timestamp": when,
+                    "HistoryItemType": "StateUpdate",
+                    "HistorySummary": f"Alarm updated from {composite} to {now}",
+                    "HistoryData": json.dumps(
+                        {
+                            "version": "1.0",
+                            "oldState": {"stateValue": composite},
+                            "newState": {
+                                "stateValue": now,
+                                "stateReason": reason,
+                                "stateReasonData": data,
+                            },
+                        }
+                    ),
+                }
+            )
+            composite = now
+        fired = [t for t in transitions if t[2] == "ALARM"]
+        if not fired:
+            raise RuntimeError(f"scenario {self.name}: the composite never fired")
+        when, old, new, reason, data = fired[0]
+        writer.add_alarm_history(items)
+        last = transitions[-1]
+        writer.add_alarms(
+            [
+                {
+                    "AlarmName": self.composite,
+                    "AlarmArn": arn,
+                    "AlarmDescription": self.composite_description,
+                    "AlarmRule": self.rule,
+                    "ActionsEnabled": True,
+                    "AlarmActions": [topic],
+                    "OKActions": [topic],
+                    "InsufficientDataActions": [],
+                    "StateValue": last[2],
+                    "StateReason": last[3],
+                    "StateReasonData": json.dumps(last[4]),
+                    "StateUpdatedTimestamp": last[0].isoformat(),
+                    "StateTransitionedTimestamp": last[0].isoformat(),
+                }
+            ]
+        )
+        defs = _written(writer, "alarms")
+        described = [
+            json.loads(d)
+            for n, d in zip(defs["alarm_name"], defs["definition"], strict=True)
+            if n in children
+        ]
+        calls = [
+            history_call(
+                [
+                    {
+                        "AlarmName": r.alarm_name,
+                        "AlarmType": r.alarm_type,
+                        "Timestamp": r.timestamp,
+                        "HistoryItemType": r.history_item_type,
+                        "HistorySummary": r.history_summary,
+                        "HistoryData": r.history_data,
+                    }
+                    for r in hist.itertuples()
+                ],
+                child,
+            )
+            for child in children
+        ]
+        calls.append(
+            recorded(
+                "cloudwatch",
+                "DescribeAlarms",
+                {"MetricAlarms": described, "CompositeAlarms": []},
+                AlarmNames=children,
+                AlarmTypes=["CompositeAlarm", "MetricAlarm"],
+            )
+        )
+        writer.add_aws_calls(
+            {
+                "service": c.service,
+                "operation": c.operation,
+                "parameters": dict(c.parameters),
+                "response": dict(c.response),
+                "recorded_at": self.end - pd.Timedelta(minutes=1),
+            }
+            for c in calls
+        )
+        triggering = data["triggeringAlarms"]
+        entry["alarm_name"] = self.composite
+        entry["alarm_events"] = {
+            "eventbridge": {
+                "version": "0",
+                "id": new_uuid(rng),
+                "detail-type": "CloudWatch Alarm State Change",
+                "source": "aws.cloudwatch",
+                "account": ACCOUNT,
+                "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": REGION,
+                "resources": [arn],
+                "detail": {
+                    "alarmName": self.composite,
+                    "state": {
+                        "value": new,
+                        "reason": reason,
+                        "reasonData": json.dumps(data, separators=(",", ":")),
+                        "timestamp": alarms.aws_ms(when),
+                    },
+                    "previousState": {
+                        "value": old,
+                        "reason": "Unchecked: Initial alarm creation",
+                        "timestamp": alarms.aws_ms(configured),
+                    },
+                    "configuration": {
+                        "alarmRule": self.rule,
+                        "description": self.composite_description,
+                    },
+                },
+            },
+            "sns": {
+                "AlarmName": self.composite,
+                "AlarmDescription": self.composite_description,
+                "AWSAccountId": ACCOUNT,
+                "NewStateValue": new,
+                "NewStateReason": reason,
+                "StateChangeTime": alarms.aws_ms(when),
+                "Region": alarms.REGION_NAMES.get(REGION, REGION),
+                "AlarmArn": arn,
+                "OldStateValue": old,
+                "OKActions": [topic],
+                "AlarmActions": [topic],
+                "InsufficientDataActions": [],
+                "AlarmRule": self.rule,
+                "TriggeringChildren": [
+                    {
+                        "Arn": t["arn"],
+                        "State": {
+                            "Value": t["state"]["value"],
+                            "Timestamp": t["state"]["timestamp"],
+                        },
+                    }
+                    for t in triggering
+                ],
+            },
+        }
+        truth = entry["ground_truth"]
+        first = changes[changes["history_data"].str.contains('"newState":{"stateValue":"ALARM"')]
+        truth.update(
+            alarm_name=self.composite,
+            alarm_state_change_time=when.isoformat(),
+            first_alarm_time=when.isoformat(),
+            alarm_periods=len(fired),
+            first_child=str(first.iloc[0]["alarm_name"]) if len(first) else None,
+            children=children,
+        )
+        return entry
 
 
 # -- levels ------------------------------------------------------------------------------------
@@ -317,6 +545,7 @@ def history_call(writer_items: Sequence[Mapping[str, Any]], name: str) -> Call:
 
 
 __all__ = [
+    "CompositeScenario",
     "PipelineScenario",
     "Published",
     "Runs",

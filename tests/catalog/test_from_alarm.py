@@ -26,6 +26,7 @@ ALARMS = {
     "lambda_duration": FIXTURES / "sns_message_lambda_duration_p99.json",
     "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
     "data_freshness": FIXTURES / "sns_message_records_processed_low.json",
+    "composite": FIXTURES / "sns_message_composite_triggering_children.json",
 }
 
 
