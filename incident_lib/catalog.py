@@ -333,6 +333,31 @@ def _composite_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[
     }
 
 
+@register_parameters("rds_database")
+def _rds_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The database: ``db_instance`` (``DBInstanceIdentifier``) or ``db_cluster``
+    (``DBClusterIdentifier``), the functions the user's ``[backends]`` lists as its clients
+    (the notebook adds those whose environment names it) and the log-group map for them."""
+    dims = _dimension(alarm, match, "AWS/RDS", "DBInstanceIdentifier", "DBClusterIdentifier")
+    instance = match.parameters.get("db_instance") or dims.get("DBInstanceIdentifier", "")
+    cluster = match.parameters.get("db_cluster") or dims.get("DBClusterIdentifier", "")
+    name = instance or cluster
+    if not name:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no database: it "
+            "has no DBInstanceIdentifier or DBClusterIdentifier dimension; set db_instance in "
+            "the override's parameters"
+        )
+    return {
+        "db_instance": instance,
+        "db_cluster": cluster,
+        "backend_functions": list(catalog.backends.get(name, [])),
+        "log_groups": list(catalog.log_groups.get(name, [])),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [name],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 

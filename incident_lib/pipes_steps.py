@@ -23,6 +23,7 @@ from incident_lib.notebook import Case
 from incident_lib.steps import DEFAULT_LEAD
 
 __all__ = [
+    "CLASS_MEMORY_GIB",
     "Stage",
     "child_alarms",
     "child_commands",
@@ -31,6 +32,9 @@ __all__ = [
     "child_queries",
     "children_table",
     "composite_onset_finding",
+    "connections_limit_finding",
+    "database_clients",
+    "database_table",
     "days_ago",
     "firing_table",
     "first_child_finding",
@@ -38,11 +42,16 @@ __all__ = [
     "glue_finding",
     "glue_runs_table",
     "jobs_finding",
+    "load_finding",
     "optional_call",
     "ordered_stages",
     "pipeline_functions",
+    "pool_finding",
+    "pool_settings",
+    "pool_sizes",
     "previous_days_finding",
     "previous_days_table",
+    "resolve_max_connections",
     "rule_names",
     "schedule_finding",
     "stage_rank",
@@ -813,3 +822,293 @@ def child_commands(
     add = [str(d.get("Value")) for it in items.values() for d in it.get("Dimensions") or []]
     _add_resources(case, add)
     return pd.DataFrame(rows)
+
+
+# -- RDS connections -------------------------------------------------------------------------------
+#: Memory of common DB instance classes (GiB), for ``{DBInstanceClassMemory/N}`` formulas. The
+#: families of one size share it (db.t3/t4g, m5/m6g/m6i/m7g, r5/r6g/r6i/r7g).
+CLASS_MEMORY_GIB = {
+    **{
+        f"db.{f}.{s}": g
+        for f in ("t3", "t4g")
+        for s, g in (
+            ("micro", 1),
+            ("small", 2),
+            ("medium", 4),
+            ("large", 8),
+            ("xlarge", 16),
+            ("2xlarge", 32),
+        )
+    },
+    **{
+        f"db.{f}.{s}": g
+        for f in ("m5", "m6g", "m6i", "m7g")
+        for s, g in (
+            ("large", 8),
+            ("xlarge", 16),
+            ("2xlarge", 32),
+            ("4xlarge", 64),
+            ("8xlarge", 128),
+            ("12xlarge", 192),
+        )
+    },
+    **{
+        f"db.{f}.{s}": g
+        for f in ("r5", "r6g", "r6i", "r7g")
+        for s, g in (
+            ("large", 16),
+            ("xlarge", 32),
+            ("2xlarge", 64),
+            ("4xlarge", 128),
+            ("8xlarge", 256),
+            ("12xlarge", 384),
+        )
+    },
+}
+_DIVISOR = re.compile(r"\{\s*DBInstanceClassMemory\s*/\s*(\d+)\s*\}")
+_LEAST = re.compile(r"LEAST\s*\((.*)\)", re.IGNORECASE)
+
+
+def resolve_max_connections(value: str, instance_class: str) -> tuple[int | None, str]:
+    """``max_connections`` as a number, and how it was found: a number as set, or the
+    engine's formula (``LEAST({DBInstanceClassMemory/9531392},5000)`` for PostgreSQL,
+    ``{DBInstanceClassMemory/12582880}`` for MySQL) worked out from the class's memory.
+    ``DBInstanceClassMemory`` is the class's memory less what RDS keeps for itself, so the real
+    limit is a little lower than the nominal memory gives: said in the answer."""
+    text = str(value or "").strip()
+    if text.isdigit():
+        return int(text), f"set to {text} in the parameter group"
+    found = _DIVISOR.search(text)
+    gib = CLASS_MEMORY_GIB.get(instance_class)
+    if not found or gib is None:
+        return (
+            None,
+            f"{text or '(not set)'}: cannot be worked out for {instance_class or 'this class'}",
+        )
+    limit = int(gib * 2**30 // int(found.group(1)))
+    caps = [
+        int(n)
+        for n in re.findall(r"\b(\d{2,})\b", _LEAST.sub(r"\1", text).replace(found.group(0), ""))
+    ]
+    if _LEAST.search(text) and caps:
+        limit = min([limit, *caps])
+    return limit, (
+        f"{text} with {instance_class} ({gib} GiB): about {limit} (RDS keeps part of the memory "
+        "for itself, so the real limit is a little lower)"
+    )
+
+
+def database_table(
+    case: Case, instance: Mapping[str, Any], parameters: Mapping[str, Any]
+) -> pd.DataFrame:
+    """The instance (DescribeDBInstances) and its connection parameters (DescribeDBParameters
+    of its parameter group): class, engine, status, pending changes, ``max_connections``
+    resolved, reserved connections. The limit is kept for the findings."""
+    params = {
+        str(p.get("ParameterName")): p for p in (parameters or {}).get("Parameters", []) or []
+    }
+    cls = str(instance.get("DBInstanceClass", ""))
+    raw = params.get("max_connections", {})
+    limit, how = resolve_max_connections(str(raw.get("ParameterValue", "")), cls)
+    reserved = int(str(params.get("superuser_reserved_connections", {}).get("ParameterValue") or 3))
+    case.state["max_connections"] = (limit, how, reserved)
+    groups = ", ".join(
+        f"{g.get('DBParameterGroupName')} ({g.get('ParameterApplyStatus')})"
+        for g in instance.get("DBParameterGroups") or []
+    )
+    rows = [
+        ("Instance", instance.get("DBInstanceIdentifier")),
+        ("Class", cls),
+        ("Engine", f"{instance.get('Engine')} {instance.get('EngineVersion')}"),
+        ("Status", instance.get("DBInstanceStatus")),
+        ("Multi-AZ", instance.get("MultiAZ")),
+        ("Parameter group", groups),
+        ("Pending modifications", instance.get("PendingModifiedValues") or "none"),
+        (
+            "max_connections",
+            f"{limit if limit is not None else '?'} ({how}; source {raw.get('Source', '?')})",
+        ),
+        ("Reserved for superusers", reserved),
+        (
+            "idle_in_transaction_session_timeout",
+            params.get("idle_in_transaction_session_timeout", {}).get("ParameterValue", ""),
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["", "value"]).astype({"value": str})
+
+
+def connections_limit_finding(case: Case, qid: str = "connections") -> Finding | None:
+    """The connections against ``max_connections``: the peak, its share, and the minutes at
+    the ceiling (within the superuser reserve of the limit)."""
+    limit, how, reserved = case.state.get("max_connections", (None, "", 3))
+    try:
+        values = case.series(qid).sort_index()
+    except NoDataError:
+        return None
+    start = _incident_start(case)
+    since = values[values.index >= start - pd.Timedelta(minutes=1)]
+    if since.empty:
+        return None
+    peak, when = float(since.max()), since.idxmax()
+    if limit is None:
+        return Finding(
+            kind="limit",
+            title=f"Connections peaked at {peak:,.0f} at {when:%H:%M} UTC; max_connections unknown",
+            detail=f"max_connections: {how}.",
+            severity="warning",
+            evidence=(Evidence(label="DatabaseConnections", ref=f"metric:{qid}"),),
+        )
+    share = 100.0 * peak / limit
+    ceiling = since[since >= limit - reserved - 1]
+    title = (
+        f"Connections reached {peak:,.0f} of max_connections {limit:,} ({share:.0f}%) "
+        f"at {when:%H:%M} UTC"
+    )
+    if len(ceiling):
+        title += f"; at the ceiling for {len(ceiling)} min from {ceiling.index[0]:%H:%M}"
+    return Finding(
+        kind="cause" if len(ceiling) else "limit",
+        title=title,
+        detail=f"max_connections: {how}; {reserved} of them are reserved for superusers, so "
+        f"applications get at most {limit - reserved:,}.",
+        severity="critical" if len(ceiling) else "warning",
+        time=when.to_pydatetime(),
+        evidence=(Evidence(label="DatabaseConnections", ref=f"metric:{qid}"),),
+        data={"peak": peak, "max_connections": limit},
+    )
+
+
+def database_clients(
+    case: Case, listing: Mapping[str, Any] | None, names: Sequence[str]
+) -> list[str]:
+    """The database's clients: the catalogue's ``backend_functions`` for it, then the functions
+    (ListFunctions) whose environment names the database (its identifier or endpoint host).
+    Added to the case's resources: a deploy of a client is related."""
+    clients = [str(f) for f in case.params.get("backend_functions") or []]
+    wanted = [n.lower() for n in names if n]
+    for fn in (listing or {}).get("Functions", []) or []:
+        env = ((fn.get("Environment") or {}).get("Variables") or {}).values()
+        if any(w in str(v).lower() for v in env for w in wanted):
+            clients.append(str(fn.get("FunctionName")))
+    clients = list(dict.fromkeys(c for c in clients if c))
+    _add_resources(case, clients)
+    return clients
+
+
+#: Environment variables that size a connection pool.
+_POOL_SETTING = re.compile(r"POOL|CONN|MAX_?CLIENT", re.IGNORECASE)
+
+
+def pool_settings(configurations: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Each client's pool settings as configured now (environment variables named like a
+    pool size or connection limit; secrets are masked by ``case.aws``)."""
+    rows = []
+    for fn, config in configurations.items():
+        env = ((config or {}).get("Environment") or {}).get("Variables") or {}
+        settings = {k: v for k, v in env.items() if _POOL_SETTING.search(k)}
+        rows.append(
+            {
+                "client": fn,
+                "pool settings": ", ".join(f"{k}={v}" for k, v in settings.items())
+                or "(none in its environment)",
+                "memory_mb": (config or {}).get("MemorySize"),
+                "last_modified": (config or {}).get("LastModified"),
+            }
+        )
+    if not rows:
+        raise NoDataError("no client configuration read")
+    return pd.DataFrame(rows)
+
+
+def pool_sizes(case: Case, frame: pd.DataFrame) -> pd.DataFrame:
+    """Pool sizes the clients log (a Logs Insights ``stats max(pool_size) as pool ... by
+    bin(5m)`` frame), before and since the incident; kept for :func:`pool_finding`."""
+    if frame is None or frame.empty:
+        raise NoDataError("no client logs its pool size")
+    out = frame.copy()
+    time_col = next(c for c in out.columns if c.startswith("bin("))
+    out[time_col] = pd.to_datetime(out[time_col], utc=True)
+    out = out.sort_values(time_col, ignore_index=True)
+    case.state["pool_sizes"] = (out, time_col)
+    return out
+
+
+def pool_finding(case: Case) -> Finding | None:
+    """Did the pool size the clients log change around the incident?"""
+    kept = case.state.get("pool_sizes")
+    if kept is None:
+        return None
+    frame, time_col = kept
+    start = _incident_start(case)
+    # Bins by their end: a bin that ends after the start holds lines of the incident.
+    t = frame[time_col] + pd.Timedelta(minutes=5)
+    before = frame[(t <= start) & (t > start - pd.Timedelta(hours=1))]
+    since = frame[t > start]
+    if before.empty or since.empty:
+        return None
+    old, new = float(before["pool"].max()), float(since["pool"].max())
+    evidence = (Evidence(label="pool sizes in the clients' logs", ref="insights:pool_sizes"),)
+    if new > old:
+        grew = since[since["pool"] > old]
+        when = grew[time_col].iloc[0]
+        return Finding(
+            kind="related_metric",
+            title=f"The clients' connection pool grew from {old:g} to {new:g} per process "
+            f"from {when:%H:%M} UTC",
+            detail="From the clients' own 'pool ready' log lines: each process (execution "
+            "environment, task) now holds more connections, so the same load holds "
+            f"{new / max(old, 1):.1f}x the connections.",
+            severity="critical",
+            time=when.to_pydatetime(),
+            evidence=evidence,
+        )
+    return Finding(
+        kind="pool_unchanged",
+        title=f"The clients' pool size is unchanged ({new:g} per process)",
+        detail="The pool the clients log is the same before and since the incident: more "
+        "connections mean more processes, or connections not returned to the pool.",
+        severity="info",
+        evidence=evidence,
+    )
+
+
+def load_finding(
+    case: Case, *, connections: str, load: Sequence[tuple[str, str]]
+) -> Finding | None:
+    """Did the connections grow with the clients' load (``(label, qid)``: invocations,
+    concurrency) or without it (a bigger pool, or connections not released)?"""
+    from incident_lib.service_steps import movement
+
+    try:
+        conn = movement(case, connections, factor=1.0, floor=0.0)
+    except NoDataError:
+        return None
+    growth = conn.since / conn.before if conn.before > 0 else float("inf")
+    loads = []
+    for label, qid in load:
+        try:
+            m = movement(case, qid, factor=1.0, floor=0.0)
+        except NoDataError:
+            continue
+        loads.append((label, m.since / m.before if m.before > 0 else float("inf")))
+    if not loads or growth < 1.3:
+        return None
+    flat = [f"{label} {g:.1f}x" for label, g in loads]
+    if all(g < 1.25 for _, g in loads):
+        return Finding(
+            kind="related_metric",
+            title=f"Connections grew {growth:.1f}x while the clients' load stayed flat "
+            f"({', '.join(flat)})",
+            detail="Each client holds more connections than before: a larger pool, or "
+            "connections that are not returned (a leak: look for an error path that skips "
+            "closing them).",
+            severity="warning",
+            evidence=(Evidence(label="DatabaseConnections", ref=f"metric:{connections}"),),
+        )
+    return Finding(
+        kind="load",
+        title=f"Connections grew {growth:.1f}x with the clients' load ({', '.join(flat)})",
+        detail="More work, more connections: the limit may simply be too low for the traffic.",
+        severity="info",
+        evidence=(Evidence(label="DatabaseConnections", ref=f"metric:{connections}"),),
+    )

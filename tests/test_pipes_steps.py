@@ -279,3 +279,102 @@ def test_children_table_and_commands_name_each_childs_runbook() -> None:
         == "incident investigate --alarm-name 'my alarm' --region us-east-1"
     )
     assert "checkout" in case.params["resource_names"]  # changes to it are related
+
+
+# -- RDS connections -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "cls", "limit"),
+    [
+        ("LEAST({DBInstanceClassMemory/9531392},5000)", "db.t3.medium", 450),  # PostgreSQL
+        ("LEAST({DBInstanceClassMemory/9531392},5000)", "db.r6g.12xlarge", 5000),  # the cap
+        ("{DBInstanceClassMemory/12582880}", "db.m5.large", 682),  # MySQL
+        ("600", "db.m5.large", 600),  # set by hand
+        ("{DBInstanceClassMemory/9531392}", "db.x2g.large", None),  # class not known
+        ("", "db.t3.medium", None),
+    ],
+)
+def test_max_connections_is_resolved_from_the_formula_and_the_class(value, cls, limit) -> None:
+    found, how = pipes_steps.resolve_max_connections(value, cls)
+    assert found == limit
+    assert how
+
+
+def _rds_case() -> Case:
+    alarm = parse_alarm(FIXTURES / "sns_message_rds_database_connections.json")
+    at = pd.Timestamp(alarm.state_change_time).floor("min")
+    case = Case(
+        alarm=alarm,
+        source=None,
+        start=at - pd.Timedelta(hours=1),
+        end=at + pd.Timedelta(minutes=15),
+    )  # type: ignore[arg-type]
+    return case
+
+
+def test_the_limit_finding_says_how_long_connections_sat_at_the_ceiling() -> None:
+    case = _rds_case()
+    instance = {"DBInstanceIdentifier": "prod-database", "DBInstanceClass": "db.t3.medium"}
+    params = {
+        "Parameters": [
+            {
+                "ParameterName": "max_connections",
+                "ParameterValue": "LEAST({DBInstanceClassMemory/9531392},5000)",
+                "Source": "engine-default",
+            },
+            {"ParameterName": "superuser_reserved_connections", "ParameterValue": "3"},
+        ]
+    }
+    table = pipes_steps.database_table(case, instance, params)
+    assert "450" in table.set_index("")["value"]["max_connections"]
+    index = pd.date_range(case.start, case.end, freq="min", inclusive="left")
+    values = pd.Series([100.0] * 40 + [300.0] * 10 + [447.0] * 25, index=index)
+    _put(case, "connections", values)
+    found = pipes_steps.connections_limit_finding(case)
+    assert found is not None and found.kind == "cause" and found.severity == "critical"
+    assert "447 of max_connections 450 (99%)" in found.title
+    assert "at the ceiling for 25 min" in found.title
+
+
+def test_clients_are_the_functions_whose_environment_names_the_database() -> None:
+    case = _rds_case()
+    listing = {
+        "Functions": [
+            {
+                "FunctionName": "orders-api",
+                "Environment": {"Variables": {"DB_HOST": "Prod-Database.abc.rds.amazonaws.com"}},
+            },
+            {"FunctionName": "search", "Environment": {"Variables": {"INDEX": "orders"}}},
+            {"FunctionName": "nightly"},
+        ]
+    }
+    assert pipes_steps.database_clients(case, listing, ["prod-database", ""]) == ["orders-api"]
+    assert "orders-api" in case.params["resource_names"]
+    settings = pipes_steps.pool_settings(
+        {"orders-api": {"Environment": {"Variables": {"DB_POOL_SIZE": "10", "TZ": "UTC"}}}}
+    )
+    assert settings.loc[0, "pool settings"] == "DB_POOL_SIZE=10"
+
+
+def test_pool_finding_says_when_the_pool_grew_and_when_it_did_not() -> None:
+    case = _rds_case()
+    case.state["onset"] = Onset(
+        time=case.start + pd.Timedelta(minutes=40),
+        baseline=1.0,
+        spread=0.1,
+        threshold=0.5,
+        first_breach=case.start,
+        peak=0.0,
+        peak_time=case.start,
+        direction="up",
+        method="test",
+    )
+    bins = pd.date_range(case.start, case.end, freq="5min", inclusive="left")
+    frame = pd.DataFrame({"bin(5m)": bins, "pool": [2.0] * 8 + [10.0] * (len(bins) - 8)})
+    pipes_steps.pool_sizes(case, frame)
+    found = pipes_steps.pool_finding(case)
+    assert found is not None and found.title.startswith(
+        "The clients' connection pool grew from 2 to 10"
+    )
+    pipes_steps.pool_sizes(case, frame.assign(pool=4.0))
+    found = pipes_steps.pool_finding(case)
+    assert found is not None and found.kind == "pool_unchanged"

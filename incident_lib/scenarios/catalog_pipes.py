@@ -19,6 +19,12 @@ when fewer than 1,000 records are processed in 5 minutes (missing data breaching
   ``checkout-handler`` fails ``POST /checkout``: the handler's errors alarm fires first, the
   API's 5XX alarm (3 of 3 minutes) a few minutes later, which raises the composite. Culprit:
   the deploy.
+- ``rds_pool_size_deploy``: a deploy of ``orders-api`` raises its connection pool from 2 to 10
+  per execution environment; ``orders-db`` (db.t3.medium: ``max_connections`` 450 from the
+  engine's formula) fills and refuses connections. Culprit: the deploy.
+- ``rds_connection_leak``: each payment-provider timeout in ``invoice-worker`` leaks a
+  connection; ``billing-db`` climbs to ``max_connections`` (600). Culprit: **none** (a clean
+  deploy 22 min before, another parameter group's change).
 """
 
 from __future__ import annotations
@@ -299,7 +305,213 @@ CHECKOUT_DEGRADED = p.CompositeScenario(
     resources={"api": "checkout-api", "function": CHECKOUT_FN},
 )
 
-ALL = (RULE_DISABLED, UPSTREAM_EMPTY, CHECKOUT_DEGRADED)
+# -- rds_connections -----------------------------------------------------------------------------
+SLOTS = (
+    "OperationalError: FATAL: remaining connection slots are reserved for non-replication "
+    "superuser connections"
+)
+
+
+def _environments(low: float, high: float):
+    """Warm execution environments of a function (each holds its own connection pool)."""
+    return lambda ctx: daily_rate(ctx.index, low=low, high=high, peak_hour=15.0)
+
+
+def _pool_line(size: int):
+    return p.pipeline_line("INFO", "db pool ready", pool_size=size, db="orders")
+
+
+ORDERS_DB, ORDERS_FN = "orders-db", "orders-api"
+ORDERS_HOST = f"{ORDERS_DB}.c9xk2mplq3rt.us-east-1.rds.amazonaws.com"
+POOL_DEPLOY = at("12:15:10")
+ORDERS_ENVS = _environments(38.0, 48.0)
+
+
+def _pool_size(ctx: Context) -> np.ndarray:
+    """Connections per environment: 2, then 10 as the new version's environments replace the
+    old ones over 10 minutes."""
+    m = ctx.minutes_since(POOL_DEPLOY)
+    return 2.0 + 8.0 * np.clip(m / 10.0, 0.0, 1.0)
+
+
+def _orders_connections(ctx: Context) -> np.ndarray:
+    return np.minimum(ORDERS_ENVS(ctx) * _pool_size(ctx) + 6.0, 447.0)
+
+
+POOL_SIZE_DEPLOY = p.PipelineScenario(
+    name="rds_pool_size_deploy",
+    alert_type="rds_connections",
+    description="a deploy of orders-api raises its connection pool from 2 to 10: orders-db "
+    "runs out of connections",
+    start=START,
+    end=END,
+    requests=[Requests("app", Traffic(250, 400, duration_ms=180), {"POST /orders": 1.0})],
+    effects=[
+        fail("app", at("12:25:00"), 0.3, ramp=pd.Timedelta(minutes=2), status=500, error=SLOTS),
+    ],
+    metrics=[
+        *p.rds_metrics(
+            ORDERS_DB,
+            _orders_connections,
+            cpu=lambda c: 22.0 + 0.03 * _orders_connections(c),
+        ),
+        *r.lambda_metrics(ORDERS_FN, "app"),
+    ],
+    logs=[Logs(f"/aws/lambda/{ORDERS_FN}", "app", r.lambda_error_line(), where=r.failed)],
+    runs=[
+        p.Runs(
+            f"/aws/lambda/{ORDERS_FN}",
+            lambda c: (c.minutes_since(POOL_DEPLOY) < 0) & (c.index.minute % 3 == 0),
+            _pool_line(2),
+        ),
+        p.Runs(
+            f"/aws/lambda/{ORDERS_FN}",
+            lambda c: (
+                (c.minutes_since(POOL_DEPLOY) >= 0)
+                & ((c.minutes_since(POOL_DEPLOY) < 12) | (c.index.minute % 3 == 0))
+            ),
+            _pool_line(10),
+        ),
+    ],
+    calls=[
+        *p.rds_instance_calls(
+            ORDERS_DB, instance_class="db.t3.medium", parameter_group="orders-pg15"
+        ),
+        r.list_functions(
+            {
+                ORDERS_FN: {"DB_HOST": ORDERS_HOST, "DB_NAME": "orders", "DB_POOL_SIZE": "10"},
+                "orders-reports": {
+                    "DB_HOST": "reports-db.c9xk2mplq3rt.us-east-1.rds.amazonaws.com"
+                },
+                "search-api": {"INDEX": "orders"},
+            }
+        ),
+        *r.lambda_calls(
+            ORDERS_FN,
+            environment={"DB_HOST": ORDERS_HOST, "DB_NAME": "orders", "DB_POOL_SIZE": "10"},
+        ),
+    ],
+    changes=[
+        api_change(
+            at("12:05:40"),
+            "ModifyDBInstance",
+            "rds.amazonaws.com",
+            [("AWS::RDS::DBInstance", "reports-db")],
+            {"dBInstanceIdentifier": "reports-db", "backupRetentionPeriod": 14},
+        ),
+        lambda_deploy_change(POOL_DEPLOY, ORDERS_FN, old_version=87, new_version=88, culprit=True),
+    ],
+    alarm=AlarmOn(
+        "orders-db-connections-high",
+        "AWS/RDS",
+        "DatabaseConnections",
+        {"DBInstanceIdentifier": ORDERS_DB},
+        threshold=360,
+        statistic="Maximum",
+        evaluation_periods=3,
+        datapoints_to_alarm=3,
+        description="orders-db connections above 80% of max_connections",
+    ),
+    onset=POOL_DEPLOY,
+    cause="a deploy of orders-api (v88) raised its connection pool from 2 to 10 per execution "
+    "environment; orders-db reached max_connections (450) and refused connections",
+    must_say=["orders-api", "max_connections", "remaining connection slots", "pool"],
+    resources={"db": ORDERS_DB, "function": ORDERS_FN},
+)
+
+BILLING_DB, BILLING_FN = "billing-db", "invoice-worker"
+BILLING_HOST = f"{BILLING_DB}.c9xk2mplq3rt.us-east-1.rds.amazonaws.com"
+LEAK_FROM = at("12:20:00")
+PROVIDER_TIMEOUT = "TimeoutError: payment provider did not respond after 10000 ms"
+
+
+def _billing_connections(ctx: Context) -> np.ndarray:
+    """4 per warm environment, plus one leaked for every provider timeout (that path never
+    returns its connection to the pool), up to max_connections less the reserved 3."""
+    leaked = np.cumsum(ctx.counts("app", lambda f: f["error"] == PROVIDER_TIMEOUT))
+    return np.minimum(4.0 * _environments(18.0, 24.0)(ctx) + 5.0 + leaked, 597.0)
+
+
+CONNECTION_LEAK = p.PipelineScenario(
+    name="rds_connection_leak",
+    alert_type="rds_connections",
+    description="payment-provider timeouts in invoice-worker leak database connections until "
+    "billing-db refuses new ones; no culprit change",
+    start=START,
+    end=END,
+    requests=[Requests("app", Traffic(300, 460, duration_ms=250), {"invoice": 1.0})],
+    effects=[
+        fail("app", LEAK_FROM, 0.03, status=500, error=PROVIDER_TIMEOUT),
+        fail("app", at("13:01:00"), 0.35, ramp=pd.Timedelta(minutes=2), status=500, error=SLOTS),
+    ],
+    metrics=[
+        *p.rds_metrics(
+            BILLING_DB,
+            _billing_connections,
+            cpu=lambda c: 18.0 + 0.01 * _billing_connections(c),
+            memory_bytes=5.5e9,
+        ),
+        *r.lambda_metrics(BILLING_FN, "app"),
+    ],
+    logs=[Logs(f"/aws/lambda/{BILLING_FN}", "app", r.lambda_error_line(), where=r.failed)],
+    runs=[
+        p.Runs(
+            f"/aws/lambda/{BILLING_FN}",
+            lambda c: c.index.minute % 4 == 0,
+            p.pipeline_line("INFO", "db pool ready", pool_size=4, db="billing"),
+        )
+    ],
+    calls=[
+        *p.rds_instance_calls(
+            BILLING_DB,
+            instance_class="db.m5.large",
+            parameter_group="billing-pg15",
+            max_connections="600",
+            source="user",
+        ),
+        r.list_functions(
+            {
+                BILLING_FN: {"DATABASE_URL": f"postgresql://billing@{BILLING_HOST}/billing"},
+                "invoice-api": {"QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123/invoices"},
+            }
+        ),
+        *r.lambda_calls(
+            BILLING_FN,
+            environment={"DATABASE_URL": f"postgresql://billing@{BILLING_HOST}/billing"},
+        ),
+    ],
+    changes=[
+        lambda_deploy_change(at("11:58:20"), BILLING_FN, old_version=31, new_version=32),
+        api_change(
+            at("12:14:05"),
+            "ModifyDBParameterGroup",
+            "rds.amazonaws.com",
+            [("AWS::RDS::DBParameterGroup", "analytics-pg15")],
+            {
+                "dBParameterGroupName": "analytics-pg15",
+                "parameters": [{"parameterName": "work_mem"}],
+            },
+        ),
+    ],
+    alarm=AlarmOn(
+        "billing-db-connections-high",
+        "AWS/RDS",
+        "DatabaseConnections",
+        {"DBInstanceIdentifier": BILLING_DB},
+        threshold=480,
+        statistic="Maximum",
+        evaluation_periods=3,
+        datapoints_to_alarm=3,
+        description="billing-db connections above 80% of max_connections",
+    ),
+    onset=LEAK_FROM,
+    cause="invoice-worker leaks a database connection on every payment-provider timeout "
+    "(TimeoutError); billing-db's connections climb to max_connections (600); nothing changed",
+    must_say=["No related change found", BILLING_FN, "TimeoutError", "max_connections"],
+    resources={"db": BILLING_DB, "function": BILLING_FN},
+)
+
+ALL = (RULE_DISABLED, UPSTREAM_EMPTY, CHECKOUT_DEGRADED, POOL_SIZE_DEPLOY, CONNECTION_LEAK)
 
 for _scenario in ALL:
     _scenario.register()

@@ -562,3 +562,100 @@ __all__ = [
     "rule_calls",
     "schedule_metrics",
 ]
+
+
+# -- RDS -----------------------------------------------------------------------------------------
+def rds_instance_calls(
+    db: str,
+    *,
+    instance_class: str,
+    parameter_group: str,
+    engine: str = "postgres",
+    version: str = "15.5",
+    max_connections: str = "LEAST({DBInstanceClassMemory/9531392},5000)",
+    source: str = "engine-default",
+    reserved: int = 3,
+) -> list[Call]:
+    """DescribeDBInstances of ``db`` and DescribeDBParameters of its parameter group (the
+    connection parameters: ``max_connections`` as a formula or a number)."""
+    endpoint = f"{db}.c9xk2mplq3rt.{REGION}.rds.amazonaws.com"
+
+    def param(name: str, value: str, src: str, kind: str = "integer") -> dict[str, Any]:
+        return {
+            "ParameterName": name,
+            "ParameterValue": value,
+            "Source": src,
+            "ApplyType": "static" if name == "max_connections" else "dynamic",
+            "DataType": kind,
+            "IsModifiable": True,
+        }
+
+    return [
+        recorded(
+            "rds",
+            "DescribeDBInstances",
+            {
+                "DBInstances": [
+                    {
+                        "DBInstanceIdentifier": db,
+                        "DBInstanceClass": instance_class,
+                        "Engine": engine,
+                        "EngineVersion": version,
+                        "DBInstanceStatus": "available",
+                        "Endpoint": {"Address": endpoint, "Port": 5432},
+                        "MultiAZ": True,
+                        "AllocatedStorage": 200,
+                        "DBParameterGroups": [
+                            {
+                                "DBParameterGroupName": parameter_group,
+                                "ParameterApplyStatus": "in-sync",
+                            }
+                        ],
+                        "PendingModifiedValues": {},
+                        "DBInstanceArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{db}",
+                    }
+                ]
+            },
+            DBInstanceIdentifier=db,
+        ),
+        recorded(
+            "rds",
+            "DescribeDBParameters",
+            {
+                "Parameters": [
+                    param("max_connections", max_connections, source),
+                    param("superuser_reserved_connections", str(reserved), "engine-default"),
+                    param("idle_in_transaction_session_timeout", "0", "engine-default"),
+                    param("shared_buffers", "{DBInstanceClassMemory/32768}", "system"),
+                ]
+            },
+            DBParameterGroupName=parameter_group,
+        ),
+    ]
+
+
+def rds_metrics(
+    db: str,
+    connections: Callable[[Context], np.ndarray],
+    *,
+    cpu: Callable[[Context], np.ndarray],
+    memory_bytes: float = 1.7e9,
+    per_connection_bytes: float = 1.2e6,
+) -> list[Gauge]:
+    """AWS/RDS for ``db``: DatabaseConnections (``connections``), CPUUtilization (``cpu``),
+    FreeableMemory (falling with each connection), Read/WriteLatency (seconds)."""
+    dims = {"DBInstanceIdentifier": db}
+    return [
+        Gauge("AWS/RDS", "DatabaseConnections", dims, lambda c: np.round(connections(c)), 0.0),
+        Gauge("AWS/RDS", "CPUUtilization", dims, cpu, 0.05, "Percent"),
+        Gauge(
+            "AWS/RDS",
+            "FreeableMemory",
+            dims,
+            lambda c: memory_bytes - per_connection_bytes * connections(c),
+            0.01,
+            "Bytes",
+        ),
+        Gauge("AWS/RDS", "ReadLatency", dims, 0.0009, 0.1, "Seconds"),
+        Gauge("AWS/RDS", "WriteLatency", dims, 0.0021, 0.1, "Seconds"),
+    ]

@@ -27,6 +27,7 @@ ALARMS = {
     "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
     "data_freshness": FIXTURES / "sns_message_records_processed_low.json",
     "composite": FIXTURES / "sns_message_composite_triggering_children.json",
+    "rds_connections": FIXTURES / "sns_message_rds_database_connections.json",
 }
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from incident_lib.sources.recorded import READ_PREFIXES
+from incident_lib.sources.recorded import READ_PREFIXES, api_operation
 from tests.deploy.policy import TEMPLATE, investigation_actions, template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,8 +50,9 @@ def notebook_calls() -> set[str]:
                 if service in ("apigateway", "apigatewayv2"):
                     actions.add("apigateway:GET")
                 else:
+                    # The API's own spelling (DescribeDBInstances, not DescribeDbInstances).
                     prefix = _IAM_PREFIX.get(service, service)
-                    actions.add(f"{prefix}:{''.join(w.title() for w in op.split('-'))}")
+                    actions.add(f"{prefix}:{api_operation(service, op)}")
     return actions
 
 
