@@ -16,12 +16,13 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -99,6 +100,10 @@ class AlertType(BaseModel):
     notebook: str
     parameters: str = "generic"
     match: list[MatchRule] = Field(default_factory=list)
+    #: Alarm kinds this type takes whatever they read (``composite``): tried before the rules.
+    alarm_kinds: list[Literal["metric", "metric_math", "composite", "anomaly_detection"]] = Field(
+        default_factory=list
+    )
     planned: bool = False
     #: The investigation window's default for this type (``"3d"`` for a daily cost metric;
     #: ``--before``/``--after`` override it): before and after the state change.
@@ -294,7 +299,7 @@ def _sqs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, A
     }
 
 
-# -- edge: CloudFront, cost, custom metrics --
+# -- CloudFront, cost, custom metrics --
 
 
 @register_parameters("cloudfront")
@@ -367,6 +372,79 @@ def _custom_metric_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> d
         "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
         "backend_functions": list(catalog.backends.get(service, [])) if service else [],
         "resource_names": list(dict.fromkeys(str(v) for v in dims.values())),
+    }
+
+
+# -- data pipelines, composite alarms, RDS ------------------------------------------------
+#: Dimensions that name a pipeline or its job, most telling first.
+_PIPELINE_DIMENSIONS = ("Pipeline", "PipelineName", "JobName", "Job", "RuleName", "FunctionName")
+
+
+@register_parameters("data_pipeline")
+def _pipeline_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The pipeline: ``pipeline`` (the override's, else the alarm's ``Pipeline``, ``JobName``,
+    ``RuleName`` ... dimension, else its first dimension value, else the alarm name's first
+    word), used as the name prefix of its functions, rules and jobs; ``pipeline_functions``
+    the user's ``[backends]`` for it (its stages, in order), and its log groups."""
+    metric = match.metric or next(iter(alarm.metrics()), None)
+    dims = dict(metric.dimensions) if metric is not None else {}
+    named = [dims[d] for d in _PIPELINE_DIMENSIONS if dims.get(d)]
+    pipeline = (
+        match.parameters.get("pipeline")
+        or (named[0] if named else "")
+        or next(iter(dims.values()), "")
+        or alarm.name.split("-")[0]
+    )
+    return {
+        "pipeline": pipeline,
+        "pipeline_functions": list(catalog.backends.get(pipeline, [])),
+        "log_groups": list(catalog.log_groups.get(pipeline, [])),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": list(dict.fromkeys([pipeline, *dims.values()])),
+    }
+
+
+#: A child alarm in a composite's rule: ``ALARM(name)``, ``OK("name")``, ``ALARM(arn:...)``.
+_RULE_TERM = re.compile(r"\b(?:ALARM|OK|INSUFFICIENT_DATA)\s*\(\s*\"?([^\")]+?)\"?\s*\)")
+
+
+@register_parameters("composite")
+def _composite_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The composite's children: every alarm its rule names (an ARN as its alarm name), in
+    the rule's order, then the triggering children it did not name; and the log-group map."""
+    rule = alarm.composite.rule if alarm.composite is not None else ""
+    names = [n.strip().rsplit(":alarm:", 1)[-1] for n in _RULE_TERM.findall(rule)]
+    if alarm.composite is not None:
+        names += [c.name for c in alarm.composite.triggering_children]
+    return {
+        "children": list(dict.fromkeys(n for n in names if n)),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [],
+    }
+
+
+@register_parameters("rds_database")
+def _rds_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The database: ``db_instance`` (``DBInstanceIdentifier``) or ``db_cluster``
+    (``DBClusterIdentifier``), the functions the user's ``[backends]`` lists as its clients
+    (the notebook adds those whose environment names it) and the log-group map for them."""
+    dims = _dimension(alarm, match, "AWS/RDS", "DBInstanceIdentifier", "DBClusterIdentifier")
+    instance = match.parameters.get("db_instance") or dims.get("DBInstanceIdentifier", "")
+    cluster = match.parameters.get("db_cluster") or dims.get("DBClusterIdentifier", "")
+    name = instance or cluster
+    if not name:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no database: it "
+            "has no DBInstanceIdentifier or DBClusterIdentifier dimension; set db_instance in "
+            "the override's parameters"
+        )
+    return {
+        "db_instance": instance,
+        "db_cluster": cluster,
+        "backend_functions": list(catalog.backends.get(name, [])),
+        "log_groups": list(catalog.log_groups.get(name, [])),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": [name],
     }
 
 
@@ -469,6 +547,9 @@ class Catalog:
                     next(iter(alarm.metrics()), None),
                     dict(override.parameters),
                 )
+        for alert_type in self:
+            if not alert_type.planned and alarm.kind in alert_type.alarm_kinds:
+                return Match(alert_type, f"{alarm.kind} alarm")
         if alarm.kind != "composite":
             for alert_type in self:
                 if alert_type.planned:

@@ -112,10 +112,21 @@ def test_unknown_metric_goes_to_generic_with_resource_names() -> None:
     assert inv.parameters["end"] == "2025-11-05T08:49:12.004Z"
 
 
-def test_composite_and_math_without_lambda_dims_go_to_generic() -> None:
+def test_composite_alarms_go_to_composite_with_their_children() -> None:
     composite = parse_alarm(FIXTURES / "sns_message_composite_triggering_children.json")
     inv = resolve(composite)
-    assert (inv.alert_type, inv.parameters["resource_names"]) == ("generic", [])
+    assert inv.alert_type == "composite"
+    assert inv.parameters["children"] == ["checkout-5xx", "checkout-latency"]
+    assert inv.parameters["resource_names"] == []
+    # ARNs and quoted names in the rule are alarm names; a triggering child the rule does not
+    # name (a nested composite's) is kept after them
+    rule = 'ALARM("a b") OR OK(arn:aws:cloudwatch:us-east-1:1:alarm:c) AND NOT ALARM(d)'
+    spec = composite.composite.model_copy(update={"rule": rule})
+    inv = resolve(composite.model_copy(update={"composite": spec}))
+    assert inv.parameters["children"] == ["a b", "c", "d", "checkout-5xx"]
+
+
+def test_math_without_lambda_dims_goes_to_generic() -> None:
     # AWS/Lambda Invocations/Duration with no dimensions: no function, so no lambda_errors
     payload = json.loads((FIXTURES / "eventbridge_lambda_errors.json").read_text())
     metric = payload["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]

@@ -39,9 +39,10 @@ def rows(catalog: Catalog) -> list[dict[str, Any]]:
             status = "ready"
         else:
             status = "no notebook yet"
-        matches = [rule.describe() for rule in at.match]
+        matches = [f"{kind} alarms" for kind in at.alarm_kinds]
+        matches += [rule.describe() for rule in at.match]
         if at.name == catalog.fallback:
-            matches.append("fallback: anything unmatched, composite alarms")
+            matches.append("fallback: anything unmatched")
         overrides = [o.alarm_name for o in catalog.overrides if o.alert_type == at.name]
         matches += [f"alarm name {pattern!r}" for pattern in overrides]
         out.append(

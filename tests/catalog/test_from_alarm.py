@@ -28,6 +28,9 @@ ALARMS = {
     "cloudfront_errors": FIXTURES / "sns_message_cloudfront_5xx.json",
     "cost_spike": FIXTURES / "sns_message_billing_estimated_charges.json",
     "custom_metric": FIXTURES / "sns_message_custom_failure_rate.json",
+    "data_freshness": FIXTURES / "sns_message_records_processed_low.json",
+    "composite": FIXTURES / "sns_message_composite_triggering_children.json",
+    "rds_connections": FIXTURES / "sns_message_rds_database_connections.json",
 }
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from incident_lib.sources.recorded import READ_PREFIXES
+from incident_lib.sources.recorded import READ_PREFIXES, api_operation
 from tests.deploy.policy import TEMPLATE, investigation_actions, template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +28,13 @@ SOURCE_CALLS = {
 }
 #: API operations whose IAM action is named otherwise.
 IAM_ACTION = {"s3:GetBucketNotificationConfiguration": "s3:GetBucketNotification"}
-#: A notebook's read-only step: ``case.aws("service", "operation-name"``.
-_CASE_AWS = re.compile(r'case\.aws\(\s*"([a-z0-9-]+)",\s*"([a-z0-9-]+)"')
+#: A notebook's read-only step: ``case.aws("service", "operation-name"``, or a step that can
+#: do without the answer: ``pipes_steps.optional_call(case, "service", "operation-name"``.
+_CASE_AWS = re.compile(
+    r'(?:case\.aws\(|optional_call\(\s*case,)\s*"([a-z0-9-]+)",\s*"([a-z0-9-]+)"'
+)
+#: boto3 service names whose IAM prefix differs.
+_IAM_PREFIX = {"stepfunctions": "states"}
 
 
 def notebook_calls() -> set[str]:
@@ -47,7 +52,9 @@ def notebook_calls() -> set[str]:
                 if service in ("apigateway", "apigatewayv2"):
                     actions.add("apigateway:GET")
                 else:
-                    action = f"{service}:{''.join(w.title() for w in op.split('-'))}"
+                    # The API's own spelling (DescribeDBInstances, not DescribeDbInstances).
+                    prefix = _IAM_PREFIX.get(service, service)
+                    action = f"{prefix}:{api_operation(service, op)}"
                     actions.add(IAM_ACTION.get(action, action))
     return actions
 
