@@ -737,6 +737,11 @@ def history_table(
     return table
 
 
+def _num(x: float) -> str:
+    """A value as a reader wants it: 32.5, 2.58, 1,204."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def history_finding(
     case: Case, *, label: str, factor: float = 2.0, qid: str = "today"
 ) -> Finding | None:
@@ -754,13 +759,13 @@ def history_finding(
     direction = case.state.get("onset_series", (None, None, "up", ""))[2]
     low, high = min(now, usual), max(now, usual)
     unusual = high > factor * max(low, 1e-9) and abs(now - usual) > 0.0
-    days = "; ".join(f"{r.when}: {r.mean:g}" for r in earlier.itertuples())
+    days = "; ".join(f"{r.when}: {_num(r.mean)}" for r in earlier.itertuples())
     if not unusual:
         return Finding(
             kind="history",
-            title=f"{label} is at its usual level for this time of day ({now:g} against "
-            f"{usual:g} on earlier days)",
-            detail=f"Since the incident began: {now:g}; {days}. The alarm may be set too close "
+            title=f"{label} is at its usual level for this time of day ({_num(now)} against "
+            f"{_num(usual)} on earlier days)",
+            detail=f"Since the incident began: {_num(now)}; {days}. The alarm may be set too close "
             "to the daily pattern.",
             severity="info",
             evidence=(Evidence(label="the same minutes on earlier days", ref=f"metric:{qid}"),),
@@ -769,9 +774,9 @@ def history_finding(
     moved = "fell" if direction == "down" or now < usual else "rose"
     return Finding(
         kind="history",
-        title=f"{label} {moved} to {now:g}{since}; the same minutes yesterday and last week: "
-        f"{usual:g}: not this hour's pattern",
-        detail=f"Since the incident began: {now:g}; {days}.",
+        title=f"{label} {moved} to {_num(now)}{since}; the same minutes yesterday and last week: "
+        f"{_num(usual)}: not this hour's pattern",
+        detail=f"Since the incident began: {_num(now)}; {days}.",
         severity="warning",
         time=found.time if found is not None else None,
         evidence=(Evidence(label="the same minutes on earlier days", ref=f"metric:{qid}"),),
