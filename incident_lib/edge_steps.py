@@ -162,14 +162,16 @@ def status_table(case: Case, qids: Mapping[str, str]) -> pd.DataFrame:
             b, s = before_and_since(case, case.series(qid))
         except NoDataError:
             continue
-        rows.append({"status": label, "before_%": round(b, 2), "since_%": round(s, 2)})
+        rows.append(
+            {"status": label, "before_%": round(b, 2), "since_%": round(s, 2), "query": qid}
+        )
     if not rows:
         raise NoDataError("no per-status error rates (CloudFront's additional metrics are off)")
     table = pd.DataFrame(rows)
     table["rise_points"] = (table["since_%"] - table["before_%"]).round(2)
     table = table.sort_values("rise_points", ascending=False, ignore_index=True)
     case.state["cf_status_table"] = table
-    return table
+    return table.drop(columns=["query"])
 
 
 def status_finding(case: Case) -> Finding | None:
@@ -198,7 +200,7 @@ def status_finding(case: Case) -> Finding | None:
         f"{top['since_%']:.2f}% since ({share:.0f}% of the rise)",
         detail=f"Per-status error rates (CloudFront additional metrics): {rows}.",
         severity="warning",
-        evidence=(Evidence(label="per-status error rates", ref="metric:status rates"),),
+        evidence=(Evidence(label=f"{top['status']}ErrorRate", ref=f"metric:{top['query']}"),),
         data={"status": str(top["status"]), "since": float(top["since_%"])},
     )
 
@@ -422,13 +424,14 @@ def charges_table(case: Case, frame: pd.DataFrame, services: Mapping[str, str]) 
                 "per_day_last_24h": round(now, 2),
                 "added_per_day": round(now - base, 2),
                 "rising_since": first,
+                "query": qid,
             }
         )
     if not rows:
         raise NoDataError("no EstimatedCharges per service (is 'receive billing alerts' on?)")
     table = pd.DataFrame(rows).sort_values("added_per_day", ascending=False, ignore_index=True)
     case.state["cost_table"] = table
-    return table
+    return table.drop(columns=["query"])
 
 
 def growing_services(case: Case, *, top: int = 2) -> list[str]:
@@ -483,7 +486,7 @@ def cost_growth_finding(case: Case, currency: str = "USD") -> Finding | None:
         f"{currency} more by the end of the month if it goes on.",
         severity="critical",
         time=since if pd.notna(since) else None,
-        evidence=(Evidence(label="EstimatedCharges per service", ref="metric:EstimatedCharges"),),
+        evidence=(Evidence(label=f"{grew[0]} EstimatedCharges", ref=f"metric:{top['query']}"),),
         data={"service": grew[0], "added_per_day": added},
     )
 
@@ -734,7 +737,14 @@ def history_table(
     return table
 
 
-def history_finding(case: Case, *, label: str, factor: float = 2.0) -> Finding | None:
+def _num(x: float) -> str:
+    """A value as a reader wants it: 32.5, 2.58, 1,204."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def history_finding(
+    case: Case, *, label: str, factor: float = 2.0, qid: str = "today"
+) -> Finding | None:
     """Whether the value since the incident began is unusual against the same time on earlier
     days (or is this hour's usual level), from :func:`history_table`."""
     table = case.state.get("history_table")
@@ -749,27 +759,27 @@ def history_finding(case: Case, *, label: str, factor: float = 2.0) -> Finding |
     direction = case.state.get("onset_series", (None, None, "up", ""))[2]
     low, high = min(now, usual), max(now, usual)
     unusual = high > factor * max(low, 1e-9) and abs(now - usual) > 0.0
-    days = "; ".join(f"{r.when}: {r.mean:g}" for r in earlier.itertuples())
+    days = "; ".join(f"{r.when}: {_num(r.mean)}" for r in earlier.itertuples())
     if not unusual:
         return Finding(
             kind="history",
-            title=f"{label} is at its usual level for this time of day ({now:g} against "
-            f"{usual:g} on earlier days)",
-            detail=f"Since the incident began: {now:g}; {days}. The alarm may be set too close "
+            title=f"{label} is at its usual level for this time of day ({_num(now)} against "
+            f"{_num(usual)} on earlier days)",
+            detail=f"Since the incident began: {_num(now)}; {days}. The alarm may be set too close "
             "to the daily pattern.",
             severity="info",
-            evidence=(Evidence(label="the same minutes on earlier days", ref="metric:history"),),
+            evidence=(Evidence(label="the same minutes on earlier days", ref=f"metric:{qid}"),),
         )
     since = f" since {found.time:%H:%M} UTC" if found is not None else ""
     moved = "fell" if direction == "down" or now < usual else "rose"
     return Finding(
         kind="history",
-        title=f"{label} {moved} to {now:g}{since}; the same minutes yesterday and last week: "
-        f"{usual:g}: not this hour's pattern",
-        detail=f"Since the incident began: {now:g}; {days}.",
+        title=f"{label} {moved} to {_num(now)}{since}; the same minutes yesterday and last week: "
+        f"{_num(usual)}: not this hour's pattern",
+        detail=f"Since the incident began: {_num(now)}; {days}.",
         severity="warning",
         time=found.time if found is not None else None,
-        evidence=(Evidence(label="the same minutes on earlier days", ref="metric:history"),),
+        evidence=(Evidence(label="the same minutes on earlier days", ref=f"metric:{qid}"),),
     )
 
 

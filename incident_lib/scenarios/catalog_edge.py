@@ -15,6 +15,9 @@ findings must say.
   bucket whose notification invokes it: a recursive loop; Lambda, S3 and CloudWatch charges
   climb and the account's EstimatedCharges alarm fires the next day. 3.5 days of telemetry,
   billing published every 6 hours, Cost Explorer recorded. Culprit: the deploy.
+- ``cost_traffic_growth``: a partner starts calling ``image-api``: its requests quadruple,
+  API Gateway and Lambda charges climb. Culprit: **none** (a deploy of image-api 2.5 hours
+  before, a configuration change after).
 - ``custom_quality_feed_change``: the market-feed provider starts sending prices as text;
   ``stock-data-ingest``'s LowQualityDataPercentage (StockAnalysis/DataQuality) climbs from
   2.5% to 35%; the same minutes yesterday and a week ago are written too. Culprit: **none**
@@ -443,11 +446,12 @@ def _function_metrics(
     ]
 
 
-def _ce_call(ctx: Context) -> Call:
+def _ce_call(ctx: Context, costs: Mapping[str, Callable[[Context], np.ndarray]] = COSTS) -> Call:
+    """Cost Explorer for the month so far, as the notebook asks for it on 2026-11-20."""
     return recorded(
         "ce",
         "GetCostAndUsage",
-        e.cost_and_usage(COSTS, ctx, start="2026-11-01", end="2026-11-21"),
+        e.cost_and_usage(costs, ctx, start="2026-11-01", end="2026-11-21"),
         TimePeriod={"Start": "2026-11-01", "End": "2026-11-21"},
         Granularity="DAILY",
         Metrics=["UnblendedCost"],
@@ -558,6 +562,95 @@ RECURSIVE_LOOP = EdgeScenario(
     must_say=["thumbnail-generator", "AWSLambda", "recursive", UPLOADS],
     resources={"function": RESIZER, "bucket": UPLOADS},
 )
+
+# A partner starts calling image-api: its requests quadruple, no change of ours.
+CAMPAIGN = pd.Timestamp("2026-11-19T16:00:00Z")
+IMAGE_API_RATE = 1500.0  # requests a minute on an average day
+
+
+def _image_requests(ctx: Context) -> np.ndarray:
+    m = ctx.minutes_since(CAMPAIGN)
+    surge = np.where(m >= 0, 3.0 * np.clip(m / 10.0, 0.0, 1.0), 0.0)
+    return IMAGE_API_RATE * _daily_shape(ctx.index) * (1 + surge)
+
+
+#: Per request: API Gateway USD 3.50 a million; Lambda the request and 85 ms at 512 MB.
+PER_REQUEST = {"AmazonApiGateway": 3.5e-6, "AWSLambda": 2e-7 + 0.085 * 0.5 * 1.66667e-5}
+
+
+def _traffic_cost(service: str) -> Callable[[Context], np.ndarray]:
+    def per_minute(ctx: Context) -> np.ndarray:
+        base = DAILY[service] / 1440 * _daily_shape(ctx.index)
+        usual = IMAGE_API_RATE * _daily_shape(ctx.index)
+        return base + (_image_requests(ctx) - usual) * PER_REQUEST.get(service, 0.0)
+
+    return per_minute
+
+
+TRAFFIC_COSTS = {name: _traffic_cost(name) for name in DAILY}
+TRAFFIC_GROWTH = EdgeScenario(
+    name="cost_traffic_growth",
+    alert_type="cost_spike",
+    description="a partner starts calling image-api: its requests quadruple and API Gateway "
+    "and Lambda charges climb; no culprit change",
+    start=COST_START,
+    end=COST_END,
+    requests=[],
+    metrics=[
+        *e.billing_metrics(TRAFFIC_COSTS, month_start=MONTH),
+        *_function_metrics(RESIZER, _uploads, 1150.0),
+        *_function_metrics("image-api", _image_requests, 85.0),
+        *_function_metrics("orders-api", lambda ctx: 140.0 * _daily_shape(ctx.index), 60.0),
+        Gauge(
+            "AWS/ApiGateway",
+            "Count",
+            {"ApiName": "image-api", "Stage": "prod"},
+            _image_requests,
+            0.05,
+        ),
+        Gauge(
+            "AWS/ApiGateway",
+            "Count",
+            {"ApiName": "orders-api", "Stage": "prod"},
+            lambda ctx: 140.0 * _daily_shape(ctx.index),
+            0.05,
+        ),
+    ],
+    published_every={"EstimatedCharges": 360},
+    derived_calls=[lambda ctx: _ce_call(ctx, TRAFFIC_COSTS)],
+    calls=[*r.lambda_calls("image-api", timeout=10, memory=512, environment={"TABLE": "images"})],
+    changes=[
+        lambda_deploy_change(
+            pd.Timestamp("2026-11-19T13:31:00Z"), "image-api", old_version=31, new_version=32
+        ),
+        api_change(
+            pd.Timestamp("2026-11-19T16:41:05Z"),
+            "UpdateFunctionConfiguration20150331v2",
+            "lambda.amazonaws.com",
+            [("AWS::Lambda::Function", "image-api")],
+            {"functionName": "image-api", "memorySize": 512},
+            who=ONCALL,
+            what="image-api memory 512 MB (unchanged)",
+        ),
+    ],
+    alarm=AlarmOn(
+        "aws-billing-estimated-charges-usd",
+        "AWS/Billing",
+        "EstimatedCharges",
+        {"Currency": "USD"},
+        threshold=1165,
+        statistic="Maximum",
+        period=21600,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+    ),
+    onset=CAMPAIGN,
+    cause="a partner starts calling image-api (its requests quadruple from 16:00): API Gateway "
+    "and Lambda charges grow with the traffic; no change of ours",
+    must_say=["No related change found", "image-api", "AmazonApiGateway"],
+    resources={"api": "image-api", "function": "image-api"},
+)
+
 
 # -- custom_metric -------------------------------------------------------------------------------
 INGEST = "stock-data-ingest"
@@ -688,6 +781,6 @@ FEED_FORMAT = EdgeScenario(
     resources={"service": INGEST, "function": INGEST},
 )
 
-ALL = (ORIGIN_PATH, ORIGIN_API_OUTAGE, RECURSIVE_LOOP, FEED_FORMAT)
+ALL = (ORIGIN_PATH, ORIGIN_API_OUTAGE, RECURSIVE_LOOP, TRAFFIC_GROWTH, FEED_FORMAT)
 for _scenario in ALL:
     _scenario.register()
