@@ -223,9 +223,12 @@ def stage_table(case: Case, stages: Sequence[Stage], *, drop: float = 0.5) -> pd
                 case, pd.Series(dtype=float, index=pd.DatetimeIndex([], tz="UTC"))
             )
         before = values[(values.index < start) & (values.index >= start - pd.Timedelta(hours=1))]
+        # The stop is looked for from a minute before the onset (it is only as precise as its
+        # series); the flow since is measured from the onset.
         since = values[values.index >= start - pd.Timedelta(minutes=1)]
+        after = values[values.index >= start]
         b = float(before.mean()) if len(before) else 0.0
-        s = float(since.mean()) if len(since) else 0.0
+        s = float(after.mean()) if len(after) else 0.0
         stopped = None
         if b > 0 and s < b * drop:
             low = since <= b * drop
