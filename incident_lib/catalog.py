@@ -280,6 +280,31 @@ def _sqs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, A
     }
 
 
+# -- hosts: seed runbook 002 (EC2, ALB, auto scaling, VPC flow logs) ------------------------
+@register_parameters("alb")
+def _alb_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The load balancer (``LoadBalancer``: ``app/<name>/<id>``), the target group when the
+    alarm names one, and the application's log groups the user's ``[log_groups]`` maps to
+    either (by dimension value or name; the notebook otherwise reads the CloudWatch agent's
+    configuration)."""
+    dims = _dimension(alarm, match, "AWS/ApplicationELB", "LoadBalancer", "TargetGroup")
+    lb = match.parameters.get("load_balancer") or dims.get("LoadBalancer", "")
+    if not lb:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no load balancer: "
+            "it has no LoadBalancer dimension; set load_balancer in the override's parameters"
+        )
+    tg = match.parameters.get("target_group") or dims.get("TargetGroup", "")
+    keys = [lb, tg, *(v.split("/")[1] for v in (lb, tg) if v.count("/") >= 2)]
+    groups = [g for k in keys if k for g in catalog.log_groups.get(k, [])]
+    return {
+        "load_balancer": lb,
+        "target_group": tg,
+        "log_groups": list(dict.fromkeys(groups)),
+        "resource_names": [n for n in (lb, tg) if n],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 

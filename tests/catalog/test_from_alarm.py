@@ -25,6 +25,8 @@ ALARMS = {
     "apigateway_latency": FIXTURES / "sns_message_bare_extended_statistic_p99.json",
     "lambda_duration": FIXTURES / "sns_message_lambda_duration_p99.json",
     "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
+    "alb_5xx": FIXTURES / "sns_message_alb_target_5xx.json",
+    "alb_latency": FIXTURES / "sns_message_alb_latency_p99.json",
 }
 
 

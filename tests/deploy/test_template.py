@@ -26,6 +26,8 @@ SOURCE_CALLS = {
     "logs:FilterLogEvents",
     "cloudtrail:LookupEvents",
 }
+#: boto3 service names whose IAM action prefix differs.
+IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
 #: A notebook's read-only step: ``case.aws("service", "operation-name"``.
 _CASE_AWS = re.compile(r'case\.aws\(\s*"([a-z0-9-]+)",\s*"([a-z0-9-]+)"')
 
@@ -45,7 +47,8 @@ def notebook_calls() -> set[str]:
                 if service in ("apigateway", "apigatewayv2"):
                     actions.add("apigateway:GET")
                 else:
-                    actions.add(f"{service}:{''.join(w.title() for w in op.split('-'))}")
+                    prefix = IAM_PREFIX.get(service, service)
+                    actions.add(f"{prefix}:{''.join(w.title() for w in op.split('-'))}")
     return actions
 
 

@@ -1,0 +1,491 @@
+"""Analysis steps for the notebooks of hosts (seed runbook 002): an Application Load Balancer
+and its targets, EC2 instances in an auto scaling group, their disks, VPC flow logs.
+
+Each function turns what an earlier step fetched (recorded AWS answers, metric frames, Logs
+Insights results) into a table for the report or a :class:`~incident_lib.findings.Finding`;
+the notebooks keep the queries themselves in their cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from incident_lib.errors import NoDataError
+from incident_lib.findings import Evidence, Finding
+from incident_lib.notebook import Case
+from incident_lib.steps import incident_start, series
+
+# -- names ----------------------------------------------------------------------------------------
+
+
+def elb_arn(case: Case, kind: str, name: str) -> str:
+    """The ARN of a load balancer (``app/web/123``) or target group (``targetgroup/tg/456``)
+    dimension value, in the alarm's Region and account."""
+    if not name:
+        return ""
+    body = name if kind == "targetgroup" else f"loadbalancer/{name}"
+    region = case.alarm.region or "us-east-1"
+    return f"arn:aws:elasticloadbalancing:{region}:{case.alarm.account or ''}:{body}"
+
+
+def short_name(dimension: str) -> str:
+    """``app/web-prod-alb/50dc...`` -> ``web-prod-alb``; ``targetgroup/web-tg/73e2...`` ->
+    ``web-tg``."""
+    parts = str(dimension).split("/")
+    return parts[1] if len(parts) >= 3 else str(dimension)
+
+
+def add_resources(case: Case, names: Iterable[str]) -> None:
+    """Count ``names`` among the alarm's resources: changes to them are related."""
+    current = [str(n) for n in case.params.get("resource_names") or []]
+    case.params["resource_names"] = list(dict.fromkeys([*current, *[n for n in names if n]]))
+
+
+# -- the load balancer's targets ------------------------------------------------------------------
+
+
+def target_groups_table(answer: Mapping[str, Any]) -> pd.DataFrame:
+    """DescribeTargetGroups as a table: name, protocol, port, health check."""
+    rows = [
+        {
+            "target group": g.get("TargetGroupName"),
+            "protocol": g.get("Protocol"),
+            "port": g.get("Port"),
+            "target type": g.get("TargetType"),
+            "health check": f"{g.get('HealthCheckPath', '')} every "
+            f"{g.get('HealthCheckIntervalSeconds', '?')} s, healthy after "
+            f"{g.get('HealthyThresholdCount', '?')}, unhealthy after "
+            f"{g.get('UnhealthyThresholdCount', '?')}; codes "
+            f"{(g.get('Matcher') or {}).get('HttpCode', '?')}",
+            "arn": g.get("TargetGroupArn"),
+        }
+        for g in answer.get("TargetGroups", [])
+    ]
+    if not rows:
+        raise NoDataError("the load balancer has no target group")
+    return pd.DataFrame(rows)
+
+
+def target_health_table(case: Case, answer: Mapping[str, Any]) -> pd.DataFrame:
+    """DescribeTargetHealth as a table (one row per target: state and reason); kept for the
+    findings."""
+    rows = [
+        {
+            "target": (d.get("Target") or {}).get("Id"),
+            "port": (d.get("Target") or {}).get("Port"),
+            "state": (d.get("TargetHealth") or {}).get("State"),
+            "reason": (d.get("TargetHealth") or {}).get("Reason", ""),
+            "description": (d.get("TargetHealth") or {}).get("Description", ""),
+        }
+        for d in answer.get("TargetHealthDescriptions", [])
+    ]
+    if not rows:
+        raise NoDataError("the target group has no registered target")
+    table = pd.DataFrame(rows)
+    case.state["target_health"] = table
+    return table
+
+
+def instances_table(case: Case, answer: Mapping[str, Any]) -> pd.DataFrame:
+    """DescribeInstances as a table: type, launch time, launch template version, credit mode,
+    group; kept for the findings (which instance is new, which type)."""
+    rows = []
+    for reservation in answer.get("Reservations", []):
+        for i in reservation.get("Instances", []):
+            tags = {t.get("Key"): t.get("Value") for t in i.get("Tags", [])}
+            rows.append(
+                {
+                    "instance": i.get("InstanceId"),
+                    "type": i.get("InstanceType"),
+                    "state": (i.get("State") or {}).get("Name"),
+                    "launched": pd.Timestamp(i["LaunchTime"]).tz_convert("UTC")
+                    if i.get("LaunchTime")
+                    else pd.NaT,
+                    "template version": tags.get("aws:ec2launchtemplate:version", ""),
+                    "cpu credits": (i.get("CreditSpecification") or {}).get("CpuCredits", ""),
+                    "group": tags.get("aws:autoscaling:groupName", ""),
+                    "private ip": i.get("PrivateIpAddress"),
+                    "security groups": ", ".join(
+                        g.get("GroupId", "") for g in i.get("SecurityGroups", [])
+                    ),
+                }
+            )
+    if not rows:
+        raise NoDataError("DescribeInstances returned no instance")
+    table = pd.DataFrame(rows)
+    case.state["instances"] = table
+    return table
+
+
+def groups_of(answer: Mapping[str, Any]) -> list[str]:
+    """Auto scaling group names of DescribeInstances' instances (their ``aws:autoscaling:
+    groupName`` tag)."""
+    out: dict[str, None] = {}
+    for reservation in answer.get("Reservations", []):
+        for i in reservation.get("Instances", []):
+            for t in i.get("Tags", []):
+                if t.get("Key") == "aws:autoscaling:groupName" and t.get("Value"):
+                    out.setdefault(t["Value"], None)
+    return list(out)
+
+
+def group_table(case: Case, answer: Mapping[str, Any]) -> pd.DataFrame:
+    """DescribeAutoScalingGroups as a table: sizes, launch template and version, health check;
+    the launch templates' names and ids count among the alarm's resources."""
+    rows = []
+    for g in answer.get("AutoScalingGroups", []):
+        lt = g.get("LaunchTemplate") or {}
+        add_resources(case, [lt.get("LaunchTemplateName", ""), lt.get("LaunchTemplateId", "")])
+        rows.append(
+            {
+                "group": g.get("AutoScalingGroupName"),
+                "min / desired / max": f"{g.get('MinSize')} / {g.get('DesiredCapacity')} / "
+                f"{g.get('MaxSize')}",
+                "launch template": f"{lt.get('LaunchTemplateName', '')} v{lt.get('Version', '?')}",
+                "health check": f"{g.get('HealthCheckType')} (grace "
+                f"{g.get('HealthCheckGracePeriod')} s)",
+                "instances": ", ".join(
+                    f"{i.get('InstanceId')} {i.get('LifecycleState')}"
+                    for i in g.get("Instances", [])
+                ),
+            }
+        )
+    if not rows:
+        raise NoDataError("no such auto scaling group")
+    return pd.DataFrame(rows)
+
+
+def activities_table(case: Case, answer: Mapping[str, Any]) -> pd.DataFrame:
+    """DescribeScalingActivities in the window, oldest first: launches, terminations, their
+    cause (an instance refresh, a scaling policy, a health check); kept for the findings."""
+    rows = [
+        {
+            "start": pd.Timestamp(a["StartTime"]).tz_convert("UTC"),
+            "status": a.get("StatusCode"),
+            "activity": a.get("Description"),
+            "cause": a.get("Cause"),
+        }
+        for a in answer.get("Activities", [])
+        if a.get("StartTime")
+    ]
+    frame = pd.DataFrame(rows, columns=["start", "status", "activity", "cause"])
+    frame = frame[(frame["start"] >= case.start) & (frame["start"] <= case.end)]
+    case.state["activities"] = frame.sort_values("start", ignore_index=True)
+    if frame.empty:
+        raise NoDataError("no scaling activity in the window")
+    return case.state["activities"]
+
+
+# -- errors and latency ------------------------------------------------------------------------
+
+
+def series_or_alarmed(case: Case, frame: pd.DataFrame, qid: str) -> pd.Series:
+    """Query ``qid``'s values from ``frame``, else the alarm's own series (the first section
+    fetched it): an alarm on a narrower dimension set than the step asks for (a target
+    group's metric only) still gives the onset."""
+    try:
+        return series(frame, qid)
+    except NoDataError:
+        alarmed = case.state.get("alarmed_series")
+        if alarmed is None or alarmed.empty:
+            raise NoDataError(f"no datapoints for {qid} nor for the alarmed metric") from None
+        return series(alarmed, str(alarmed["id"].iloc[0]))
+
+
+def _before_since(case: Case, values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    start = incident_start(case)
+    values = values.sort_index()
+    before = values[(values.index < start) & (values.index >= start - pd.Timedelta(hours=1))]
+    since = values[values.index >= start]
+    return before, since
+
+
+def elb_vs_target_finding(case: Case) -> Finding | None:
+    """Who answers the 5XX: the targets (HTTPCode_Target_5XX_Count) or the load balancer itself
+    (HTTPCode_ELB_5XX_Count: 502 a bad answer or a closed connection, 503 no healthy target,
+    504 a target too slow), from the onset on."""
+    totals = {}
+    for qid in ("target5xx", "elb5xx", "elb502", "elb503", "elb504"):
+        try:
+            totals[qid] = float(_before_since(case, case.series(qid))[1].sum())
+        except NoDataError:
+            totals[qid] = 0.0
+    target, elb = totals["target5xx"], totals["elb5xx"]
+    if target + elb < 1:
+        return None
+    codes = ", ".join(
+        f"{totals[q]:,.0f} × {q[3:]}" for q in ("elb502", "elb503", "elb504") if totals[q] >= 1
+    )
+    meaning = {
+        "elb502": "502: targets closed the connection or answered garbage",
+        "elb503": "503: no healthy target to send to",
+        "elb504": "504: targets did not answer within the idle timeout",
+    }
+    top = max(("elb502", "elb503", "elb504"), key=lambda q: totals[q])
+    if target >= elb:
+        title = (
+            f"The targets answer the 5XX: {target:,.0f} HTTPCode_Target_5XX_Count since the "
+            f"onset against {elb:,.0f} from the load balancer itself"
+        )
+        detail = "The application on the targets returns the errors: look at which targets and "
+        detail += "at their logs, not at the load balancer."
+    else:
+        title = (
+            f"The load balancer answers the 5XX itself: {elb:,.0f} HTTPCode_ELB_5XX_Count "
+            f"({codes}) against {target:,.0f} from the targets"
+        )
+        detail = f"Mostly {meaning[top]}."
+    return Finding(
+        kind="cause",
+        title=title,
+        detail=detail + (f" Load balancer codes: {codes}." if codes and target >= elb else ""),
+        severity="warning",
+        evidence=(
+            Evidence(label="HTTPCode_Target_5XX_Count", ref="metric:target5xx"),
+            Evidence(label="HTTPCode_ELB_5XX_Count", ref="metric:elb5xx"),
+        ),
+        data={k: round(v, 1) for k, v in totals.items()},
+    )
+
+
+def level_finding(
+    case: Case,
+    qid: str,
+    *,
+    what: str,
+    unit: str = "",
+    factor: float = 1.5,
+    kind: str = "related_metric",
+    quiet: str = "",
+    digits: int = 2,
+) -> Finding | None:
+    """A finding when ``qid``'s mean since the onset is ``factor`` times its mean in the hour
+    before (``what`` rose from X to Y); with ``quiet``, an info finding when it did not."""
+    try:
+        before, since = _before_since(case, case.series(qid))
+    except NoDataError:
+        return None
+    if before.empty or since.empty:
+        return None
+    b, s = float(before.mean()), float(since.mean())
+    fmt = f"{{:,.{digits}f}}{unit}"
+    facts = f"from {fmt.format(b)} in the hour before to {fmt.format(s)} since the onset"
+    evidence = (Evidence(label=what, ref=f"metric:{qid}"),)
+    if s >= b * factor and s > 0:
+        return Finding(
+            kind=kind,
+            title=f"{what} rose {facts} (×{s / b:.1f})" if b > 0 else f"{what} rose {facts}",
+            detail=f"Peak {fmt.format(float(since.max()))}.",
+            severity="warning",
+            evidence=evidence,
+            data={"query": qid, "before": b, "since": s},
+        )
+    if quiet:
+        return Finding(
+            kind=f"{kind}_quiet",
+            title=quiet.format(before=fmt.format(b), since=fmt.format(s)),
+            detail=f"{what}: {facts}; no rise that explains the alarm.",
+            severity="info",
+            evidence=evidence,
+        )
+    return None
+
+
+def health_finding(case: Case, *, latency: bool = False) -> Finding | None:
+    """Target health over the incident: targets that went unhealthy, or every target healthy
+    while requests fail (the health check does not see the failure)."""
+    try:
+        _, unhealthy = _before_since(case, case.series("unhealthy"))
+        _, healthy = _before_since(case, case.series("healthy"))
+    except NoDataError:
+        return None
+    if unhealthy.empty:
+        return None
+    start = incident_start(case) + pd.Timedelta(minutes=1)
+    later = unhealthy[unhealthy.index >= start]
+    worst = float(later.max()) if len(later) else 0.0
+    refs = (
+        Evidence(label="UnHealthyHostCount", ref="metric:unhealthy"),
+        Evidence(label="HealthyHostCount", ref="metric:healthy"),
+    )
+    if worst >= 1:
+        first = later[later >= 1].index[0]
+        return Finding(
+            kind="related_metric",
+            title=f"Up to {worst:.0f} unhealthy targets from {first:%H:%M} "
+            f"(healthy: {float(healthy.min()):.0f}-{float(healthy.max()):.0f})",
+            detail="The load balancer's health checks fail on some targets.",
+            severity="warning",
+            time=first,
+            evidence=refs,
+        )
+    title = f"Every target stayed healthy ({float(healthy.min()):.0f} healthy, none unhealthy "
+    title += "since the onset)"
+    return Finding(
+        kind="related_metric_quiet",
+        title=title if latency else f"{title}: the health check does not see the failure",
+        detail="Slow targets still answer their health checks in time."
+        if latency
+        else "The health check path passes while requests fail: the failing code path is "
+        "not the one the health check exercises.",
+        severity="info",
+        evidence=refs,
+    )
+
+
+def targets_table(case: Case, frame: pd.DataFrame, *, before: pd.DataFrame) -> pd.DataFrame:
+    """Requests, 5XX and the 5XX share per target (the app's log stream: its instance id),
+    before the incident against since, from two Logs Insights results (``requests``,
+    ``errors``, ``avg_ms`` by ``@logStream``); kept for :func:`targets_finding`."""
+    if frame.empty:
+        raise NoDataError("no request lines from the targets since the onset")
+
+    def tidy(f: pd.DataFrame) -> pd.DataFrame:
+        if f.empty:
+            return pd.DataFrame(columns=["requests", "errors", "avg_ms"])
+        f = f.rename(columns={"@logStream": "target"}).set_index("target")
+        return f[["requests", "errors", "avg_ms"]].astype(float)
+
+    since, base = tidy(frame), tidy(before)
+    table = since.join(base, how="outer", lsuffix=" since", rsuffix=" before").fillna(0.0)
+    table["5XX % since"] = (
+        100 * table["errors since"] / table["requests since"].clip(lower=1)
+    ).round(1)
+    table["5XX % before"] = (
+        100 * table["errors before"] / table["requests before"].clip(lower=1)
+    ).round(1)
+    table = table.sort_values("5XX % since", ascending=False)
+    inst = case.state.get("instances")
+    if inst is not None and not inst.empty:
+        info = inst.set_index("instance")[["launched", "template version", "type"]]
+        table = table.join(info, how="left")
+    table = table.reset_index().rename(columns={"index": "target"})
+    case.state["targets"] = table
+    return table
+
+
+def targets_finding(case: Case, *, latency: bool = False) -> Finding | None:
+    """Which targets carry the failure (5XX share, or the mean response time with
+    ``latency``): a few standing out (named, with their launch and launch template version
+    when known), or every target alike."""
+    table = case.state.get("targets")
+    if table is None or table.empty:
+        return None
+    col = "avg_ms since" if latency else "5XX % since"
+    base = "avg_ms before" if latency else "5XX % before"
+    active = table[table["requests since"] > 0]
+    health = case.state.get("target_health")
+    gone: list[str] = []
+    if health is not None and not health.empty:
+        # Compared among the targets registered now: one replaced early in the window served
+        # a few requests since the onset and says nothing about the others.
+        registered = set(health["target"].astype(str))
+        gone = [t for t in active["target"].astype(str) if t not in registered]
+        active = active[active["target"].astype(str).isin(registered)]
+    if active.empty:
+        return None
+    values = active[col].astype(float)
+    median = float(values.median())
+    floor = 100.0 if latency else 2.0
+    bad = active[(values >= max(median * 3, floor)) | ((values >= floor) & (median < floor / 2))]
+    what = "mean response time" if latency else "5XX share"
+    unit = " ms" if latency else " %"
+    ref = (Evidence(label="requests and 5XX per target (app logs)", ref="logs:targets"),)
+    if 0 < len(bad) < len(active):
+        names = list(bad["target"].astype(str))
+        parts = []
+        for _, row in bad.iterrows():
+            extra = []
+            if "launched" in row and pd.notna(row.get("launched")):
+                extra.append(f"launched {pd.Timestamp(row['launched']):%H:%M}")
+            if row.get("template version"):
+                extra.append(f"launch template v{row['template version']}")
+            parts.append(
+                f"{row['target']} {float(row[col]):,.1f}{unit}"
+                + (f" ({', '.join(extra)})" if extra else "")
+            )
+        others = active[~active["target"].isin(names)]
+        return Finding(
+            kind="cause",
+            title=f"{len(bad)} of {len(active)} targets carry the failure: {', '.join(names)}",
+            detail=f"{what[0].upper() + what[1:]} since the onset: {'; '.join(parts)}. The "
+            "others: "
+            + ", ".join(f"{r['target']} {float(r[col]):,.1f}{unit}" for _, r in others.iterrows())
+            + "."
+            + (f" No longer registered: {', '.join(gone)}." if gone else ""),
+            severity="critical",
+            evidence=ref,
+            data={"targets": names},
+        )
+    rose = float(active[col].mean()) > float(active[base].astype(float).mean()) * 1.5
+    return Finding(
+        kind="cause" if rose else "related_metric_quiet",
+        title=f"Every target alike ({len(active)} of {len(active)}): no target stands out "
+        f"({what} {float(values.min()):,.1f}-{float(values.max()):,.1f}{unit} since the onset)",
+        detail="The failure is not one host's: look at what every target shares (traffic, a "
+        "dependency, the load balancer) rather than at one instance.",
+        severity="warning" if rose else "info",
+        evidence=ref,
+    )
+
+
+def activity_finding(case: Case) -> Finding | None:
+    """Scaling activities near the incident (launches and terminations, their cause)."""
+    acts = case.state.get("activities")
+    if acts is None or acts.empty:
+        return None
+    start = incident_start(case)
+    near = acts[(acts["start"] >= start - pd.Timedelta(minutes=30))]
+    if near.empty:
+        return None
+    first = near.iloc[0]
+    return Finding(
+        kind="related_change",
+        title=f"{noun(len(near), 'scaling activity')} from {first['start']:%H:%M}: "
+        + "; ".join(str(a) for a in near["activity"].head(4)),
+        detail="Causes: " + " | ".join(dict.fromkeys(str(c) for c in near["cause"])),
+        severity="info",
+        time=first["start"],
+        evidence=(
+            Evidence(label="DescribeScalingActivities", ref="aws:DescribeScalingActivities"),
+        ),
+    )
+
+
+def per_minute(frame: pd.DataFrame, column: str, *, time_col: str = "minute") -> pd.Series:
+    """A Logs Insights ``stats ... by bin(1m)`` column as a series indexed by time."""
+    if frame.empty:
+        raise NoDataError("no rows")
+    return frame.set_index(pd.to_datetime(frame[time_col], utc=True))[column].astype(float)
+
+
+def noun(n: int, word: str) -> str:
+    """``1 activity``, ``2 activities``."""
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+
+
+__all__ = [
+    "activities_table",
+    "activity_finding",
+    "add_resources",
+    "elb_arn",
+    "elb_vs_target_finding",
+    "group_table",
+    "groups_of",
+    "health_finding",
+    "instances_table",
+    "level_finding",
+    "noun",
+    "per_minute",
+    "series_or_alarmed",
+    "short_name",
+    "target_groups_table",
+    "target_health_table",
+    "targets_finding",
+    "targets_table",
+]

@@ -1,0 +1,339 @@
+"""Scenarios of hosts (seed runbook 002: EC2 behind an Application Load Balancer in an auto
+scaling group, VPC flow logs), declared with the service kit (``services.py``,
+``recipes_hosts.py``). All on 2026-11-20 (UTC), account 123456789012, us-east-1.
+
+- ``alb_bad_deploy_half_targets``: an instance refresh to launch template v8 (app 2.8.0)
+  replaces two of ``web-prod-asg``'s four instances and pauses at its 50 % checkpoint; the two
+  new targets fail 45 % of their requests (``PricingConfigError``), the old two are fine and
+  every target passes its health check. Culprit: the StartInstanceRefresh.
+- ``alb_traffic_overload``: traffic to ``web-prod-alb`` nearly triples (a campaign); every
+  target slows alike, the load balancer answers some requests 504 itself, the group scales
+  out late. Culprit: **none** (a target group attribute change 22 min before, a group size
+  change 35 min before).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from incident_lib.scenarios import recipes_hosts as h
+from incident_lib.scenarios.services import (
+    CI,
+    PLATFORM,
+    AlarmOn,
+    Requests,
+    ServiceScenario,
+    Traffic,
+    api_change,
+    fail,
+    surge,
+)
+
+DAY = "2026-11-20"
+
+
+def at(hhmmss: str) -> pd.Timestamp:
+    """``"12:01:40"`` on the scenarios' day, UTC."""
+    return pd.Timestamp(f"{DAY}T{hhmmss}Z")
+
+
+def minutes(n: float) -> pd.Timedelta:
+    return pd.Timedelta(minutes=n)
+
+
+START, END = at("11:00:00"), at("13:20:00")
+LB = "app/web-prod-alb/50dc6c495c0c9188"
+TG = "targetgroup/web-prod-tg/73e2d6bc24d8a067"
+ASG = "web-prod-asg"
+APP_LOGS = "/aws/application/prod"
+ROUTES = {"GET /products": 0.5, "GET /products/{id}": 0.3, "POST /cart": 0.2}
+OLD_ERROR = "TimeoutError: inventory lookup exceeded 2000 ms"
+INSTANCES = [f"i-0a1b2c3d4e5f6000{n}" for n in range(1, 5)]
+NEW = ["i-0e5f6a7b8c9d00011", "i-0e5f6a7b8c9d00012"]
+
+
+def _background(streams: list[str]) -> list:
+    """What a web tier always has: 2 % not-found, a trickle of an old inventory timeout."""
+    out = []
+    for s in streams:
+        out += [
+            fail(s, START, 0.02, status=404, outcome="client_error"),
+            fail(s, START, 0.002, status=500, error=OLD_ERROR),
+        ]
+    return out
+
+
+def _groups(instances: list[str]) -> dict[str, list[str]]:
+    """The account's log groups and their streams: the application's (one per instance), the
+    flow logs, a function's."""
+    return {
+        "/aws/lambda/thumbnailer": ["2026/11/20/[$LATEST]4f1c2a9e0b7d4c3a"],
+        APP_LOGS: list(instances),
+        "/aws/vpc/flowlogs": ["eni-0a1b2c3d4e5f60718-all"],
+    }
+
+
+def _web_tier(slots: list[h.Slot], *, per_request_cpu: float, base_cpu: float = 8.0) -> dict:
+    """Metrics and logs of the tier: the load balancer over every slot, each instance's CPU and
+    its application log stream."""
+    streams = tuple(s.stream for s in slots)
+    metrics: list = [*h.alb_metrics(LB, TG, streams)]
+    levels = []
+    for slot in slots:
+        for instance in slot.instances():
+            level = h.alive_level(
+                h.cpu_level(
+                    [(slot.stream, slot.serving(instance))],
+                    base=base_cpu,
+                    per_request=per_request_cpu,
+                    cap=97.0,
+                ),
+                lambda index, s=slot, i=instance: s.alive(i, index),
+            )
+            levels.append(level)
+            metrics += h.ec2_metrics(instance, ASG, level)
+    metrics.append(h.asg_cpu(ASG, levels))
+    answered = h.not_elb  # a request the load balancer answered itself never reached the app
+    logs = [
+        log for slot in slots for log in h.host_logs(APP_LOGS, slot, h.app_access_line, answered)
+    ]
+    return {"metrics": metrics, "logs": logs}
+
+
+# -- a bad deploy on half the targets --------------------------------------------------------
+REFRESH, IN_SERVICE = at("12:12:00"), at("12:16:30")
+DEPLOY_SLOTS = [
+    h.Slot("slot1", INSTANCES[0], NEW[0], IN_SERVICE),
+    h.Slot("slot2", INSTANCES[1], NEW[1], IN_SERVICE),
+    h.Slot("slot3", INSTANCES[2]),
+    h.Slot("slot4", INSTANCES[3]),
+]
+BAD = "PricingConfigError: PRICING_API_URL is not set (pricing client not initialised)"
+_DEPLOY_TIER = _web_tier(DEPLOY_SLOTS, per_request_cpu=0.45)
+_REFRESH_ACTIVITIES = [
+    h.activity(
+        ASG,
+        at("12:13:05"),
+        f"Launching a new EC2 instance: {n}",
+        f"At {at('12:13:01'):%Y-%m-%dT%H:%M:%SZ} an instance was launched in response to an "
+        "instance refresh.",
+        seconds=210,
+    )
+    for n in NEW
+] + [
+    h.activity(
+        ASG,
+        at("12:16:40"),
+        f"Terminating EC2 instance: {o}",
+        f"At {at('12:16:35'):%Y-%m-%dT%H:%M:%SZ} an instance was taken out of service in "
+        "response to an instance refresh.",
+        seconds=320,
+    )
+    for o in INSTANCES[:2]
+]
+BAD_DEPLOY = ServiceScenario(
+    name="alb_bad_deploy_half_targets",
+    alert_type="alb_5xx",
+    description="an instance refresh puts app 2.8.0 on two of four targets: web-prod-alb's "
+    "target 5XX alarm fires",
+    start=START,
+    end=END,
+    requests=[Requests(s.stream, Traffic(50, 75, duration_ms=45), ROUTES) for s in DEPLOY_SLOTS],
+    effects=[
+        *_background([s.stream for s in DEPLOY_SLOTS]),
+        fail("slot1", IN_SERVICE, 0.45, status=500, error=BAD),
+        fail("slot2", IN_SERVICE, 0.45, status=500, error=BAD),
+    ],
+    metrics=[
+        *_DEPLOY_TIER["metrics"],
+        *h.target_health_metrics(
+            LB,
+            TG,
+            h.step_level([(None, 4.0), (at("12:13:30"), 4.0), (at("12:17:00"), 4.0)]),
+            h.step_level([(None, 0.0), (at("12:13:30"), 2.0), (at("12:16:00"), 0.0)]),
+        ),
+    ],
+    logs=_DEPLOY_TIER["logs"],
+    changes=[
+        api_change(
+            at("11:31:40"),
+            "AuthorizeSecurityGroupIngress",
+            "ec2.amazonaws.com",
+            [("AWS::EC2::SecurityGroup", "sg-0bastion77aa11bb2")],
+            {"groupId": "sg-0bastion77aa11bb2", "ipPermissions": {"items": [{"fromPort": 22}]}},
+        ),
+        api_change(
+            at("12:11:10"),
+            "CreateLaunchTemplateVersion",
+            "ec2.amazonaws.com",
+            [("AWS::EC2::LaunchTemplate", "lt-0a9b8c7d6e5f40312")],
+            {
+                "CreateLaunchTemplateVersionRequest": {
+                    "LaunchTemplateId": "lt-0a9b8c7d6e5f40312",
+                    "SourceVersion": "7",
+                    "VersionDescription": "web 2.8.0",
+                    "LaunchTemplateData": {"ImageId": "ami-0f2e3d4c5b6a79801"},
+                }
+            },
+            who=CI,
+        ),
+        api_change(
+            REFRESH,
+            "StartInstanceRefresh",
+            "autoscaling.amazonaws.com",
+            [("AWS::AutoScaling::AutoScalingGroup", ASG)],
+            {
+                "autoScalingGroupName": ASG,
+                "strategy": "Rolling",
+                "desiredConfiguration": {
+                    "launchTemplate": {"launchTemplateName": "web-prod-lt", "version": "8"}
+                },
+                "preferences": {
+                    "minHealthyPercentage": 50,
+                    "checkpointPercentages": [50],
+                    "checkpointDelay": 3600,
+                },
+            },
+            response={"instanceRefreshId": "c7a1d0e2-6b3f-4f0e-9d55-1e2f3a4b5c6d"},
+            who=CI,
+            culprit=True,
+            what="instance refresh of web-prod-asg to launch template v8 (web 2.8.0)",
+        ),
+    ],
+    calls=[
+        *h.alb_calls(LB, TG, {i: "healthy" for i in [*NEW, *INSTANCES[2:]]}),
+        *h.asg_calls(
+            ASG,
+            {i: "InService" for i in [*NEW, *INSTANCES[2:]]},
+            _REFRESH_ACTIVITIES[::-1],
+            desired=4,
+            target_group=TG,
+            template_version="8",
+        ),
+        h.describe_instances(
+            [
+                *[
+                    h.instance_item(
+                        i,
+                        ASG,
+                        ip=f"10.0.1.{11 + n}",
+                        template_version="8",
+                        launched=at("12:13:01").isoformat(),
+                    )
+                    for n, i in enumerate(NEW)
+                ],
+                *[
+                    h.instance_item(i, ASG, ip=f"10.0.1.{21 + n}")
+                    for n, i in enumerate(INSTANCES[2:])
+                ],
+            ],
+            InstanceIds=sorted([*NEW, *INSTANCES[2:]]),
+        ),
+        *h.log_group_calls(_groups([*NEW, *INSTANCES[2:]]), NEW[0]),
+    ],
+    alarm=AlarmOn(
+        "web-prod-alb-target-5xx",
+        "AWS/ApplicationELB",
+        "HTTPCode_Target_5XX_Count",
+        {"LoadBalancer": LB, "TargetGroup": TG},
+        threshold=20,
+    ),
+    cause="an instance refresh of web-prod-asg to launch template v8 puts app 2.8.0 on two "
+    f"of four targets ({NEW[0]}, {NEW[1]}), which fail with PricingConfigError",
+    must_say=[NEW[0], NEW[1], "PricingConfigError", "The targets answer the 5XX"],
+    resources={"load_balancer": LB, "target_group": TG, "asg": ASG, "app_log_group": APP_LOGS},
+)
+
+
+# -- a traffic overload, no culprit ----------------------------------------------------------
+CAMPAIGN = at("12:20:00")
+OVERLOAD_SLOTS = [h.Slot(f"slot{n + 1}", i) for n, i in enumerate(INSTANCES)]
+_OVERLOAD_TIER = _web_tier(OVERLOAD_SLOTS, per_request_cpu=0.5, base_cpu=10.0)
+_OVERLOAD_EFFECTS: list = [*_background([s.stream for s in OVERLOAD_SLOTS])]
+for _s in OVERLOAD_SLOTS:
+    _OVERLOAD_EFFECTS += [
+        surge(_s.stream, CAMPAIGN, 2.8, ramp=minutes(6)),
+        # Queueing on every host: most requests wait, and more the more traffic there is.
+        fail(_s.stream, CAMPAIGN, 0.8, ramp=minutes(6), status=200, outcome="ok", latency_ms=1500),
+        fail(
+            _s.stream,
+            at("12:24:00"),
+            0.02,
+            status=504,
+            outcome="elb_timeout",
+            latency_ms=60000,
+            error="504 Gateway Time-out",
+        ),
+    ]
+OVERLOAD = ServiceScenario(
+    name="alb_traffic_overload",
+    alert_type="alb_latency",
+    description="a traffic surge slows every target of web-prod-alb: its p99 latency alarm "
+    "fires; no culprit change",
+    start=START,
+    end=END,
+    requests=[Requests(s.stream, Traffic(55, 70, duration_ms=60), ROUTES) for s in OVERLOAD_SLOTS],
+    effects=_OVERLOAD_EFFECTS,
+    metrics=[*_OVERLOAD_TIER["metrics"], *h.target_health_metrics(LB, TG, 4.0)],
+    logs=_OVERLOAD_TIER["logs"],
+    changes=[
+        api_change(
+            at("11:45:10"),
+            "UpdateAutoScalingGroup",
+            "autoscaling.amazonaws.com",
+            [("AWS::AutoScaling::AutoScalingGroup", ASG)],
+            {"autoScalingGroupName": ASG, "maxSize": 8},
+            what="UpdateAutoScalingGroup of web-prod-asg (MaxSize 6 -> 8)",
+        ),
+        api_change(
+            at("11:58:20"),
+            "ModifyTargetGroupAttributes",
+            "elasticloadbalancing.amazonaws.com",
+            [("AWS::ElasticLoadBalancingV2::TargetGroup", h.arn_of("targetgroup", TG))],
+            {
+                "targetGroupArn": h.arn_of("targetgroup", TG),
+                "attributes": [{"key": "deregistration_delay.timeout_seconds", "value": "30"}],
+            },
+            who=PLATFORM,
+        ),
+    ],
+    calls=[
+        *h.alb_calls(LB, TG, {i: "healthy" for i in INSTANCES}),
+        *h.asg_calls(
+            ASG,
+            {**{i: "InService" for i in INSTANCES}, "i-0c7d8e9f0a1b20031": "Pending"},
+            [
+                h.activity(
+                    ASG,
+                    at("12:31:10"),
+                    "Launching a new EC2 instance: i-0c7d8e9f0a1b20031",
+                    f"At {at('12:31:02'):%Y-%m-%dT%H:%M:%SZ} a monitor alarm "
+                    "web-prod-asg-cpu-high in state ALARM triggered policy cpu-target-60 "
+                    "changing the desired capacity from 4 to 5.",
+                    status="InProgress",
+                ),
+            ],
+            desired=5,
+            target_group=TG,
+        ),
+        h.describe_instances(
+            [h.instance_item(i, ASG, ip=f"10.0.1.{21 + n}") for n, i in enumerate(INSTANCES)],
+            InstanceIds=sorted(INSTANCES),
+        ),
+        *h.log_group_calls(_groups(INSTANCES), INSTANCES[0]),
+    ],
+    alarm=AlarmOn(
+        "web-prod-alb-p99-latency",
+        "AWS/ApplicationELB",
+        "TargetResponseTime",
+        {"LoadBalancer": LB},
+        threshold=1.0,
+        statistic="p99",
+    ),
+    cause="traffic to web-prod-alb nearly triples (a surge, no change): every target slows "
+    "alike and the load balancer answers some requests 504",
+    must_say=["Requests per minute rose", "no target stands out", "504"],
+    resources={"load_balancer": LB, "target_group": TG, "asg": ASG, "app_log_group": APP_LOGS},
+)
+
+ALL = tuple(s.register() for s in (BAD_DEPLOY, OVERLOAD))
