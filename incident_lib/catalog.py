@@ -305,6 +305,34 @@ def _alb_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, A
     }
 
 
+@register_parameters("ec2_instance")
+def _ec2_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The instance (``InstanceId``) or auto scaling group (``AutoScalingGroupName``) the alarm
+    names, and the log groups the user's ``[log_groups]`` maps to either."""
+    dims = _dimension(
+        alarm,
+        match,
+        match.metric.namespace if match.metric else "AWS/EC2",
+        "InstanceId",
+        "AutoScalingGroupName",
+    )
+    instance = match.parameters.get("instance_id") or dims.get("InstanceId", "")
+    group = match.parameters.get("asg_name") or dims.get("AutoScalingGroupName", "")
+    if not instance and not group:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no instance: it "
+            "has no InstanceId or AutoScalingGroupName dimension; set instance_id in the "
+            "override's parameters"
+        )
+    groups = [g for k in (instance, group) if k for g in catalog.log_groups.get(k, [])]
+    return {
+        "instance_id": instance,
+        "asg_name": group,
+        "log_groups": list(dict.fromkeys(groups)),
+        "resource_names": [n for n in (instance, group) if n],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from incident_lib.errors import NoDataError
@@ -139,6 +140,14 @@ def group_table(case: Case, answer: Mapping[str, Any]) -> pd.DataFrame:
     for g in answer.get("AutoScalingGroups", []):
         lt = g.get("LaunchTemplate") or {}
         add_resources(case, [lt.get("LaunchTemplateName", ""), lt.get("LaunchTemplateId", "")])
+        case.state.setdefault("group_sizes", []).append(
+            (
+                g.get("AutoScalingGroupName"),
+                g.get("MinSize"),
+                g.get("DesiredCapacity"),
+                g.get("MaxSize"),
+            )
+        )
         rows.append(
             {
                 "group": g.get("AutoScalingGroupName"),
@@ -489,3 +498,254 @@ __all__ = [
     "targets_finding",
     "targets_table",
 ]
+
+
+# -- EC2 CPU ---------------------------------------------------------------------------------------
+
+#: Burstable types: (vCPUs, baseline utilisation per vCPU in %), from the EC2 user guide's
+#: "Key concepts and definitions for burstable performance instances" table.
+BURSTABLE: dict[str, tuple[int, float]] = {
+    **{
+        f"{family}.{size}": spec
+        for family in ("t3", "t3a", "t4g")
+        for size, spec in {
+            "nano": (2, 5.0),
+            "micro": (2, 10.0),
+            "small": (2, 20.0),
+            "medium": (2, 20.0),
+            "large": (2, 30.0),
+            "xlarge": (4, 40.0),
+            "2xlarge": (8, 40.0),
+        }.items()
+    },
+    "t2.nano": (1, 5.0),
+    "t2.micro": (1, 10.0),
+    "t2.small": (1, 20.0),
+    "t2.medium": (2, 20.0),
+    "t2.large": (2, 30.0),
+    "t2.xlarge": (4, 22.5),
+    "t2.2xlarge": (8, 17.0),
+}
+
+
+def burstable_table(case: Case) -> pd.DataFrame:
+    """The burstable instances among those described: vCPUs, baseline per vCPU, credits earned
+    per hour (a credit is one vCPU at 100 % for a minute) and the credit mode (``standard``:
+    throttled to the baseline when the balance is empty; ``unlimited``: surplus credits,
+    charged). Kept for the findings."""
+    inst = case.state.get("instances")
+    if inst is None or inst.empty:
+        raise NoDataError("no instance described")
+    rows = []
+    for _, row in inst.iterrows():
+        spec = BURSTABLE.get(str(row["type"]))
+        if spec is None:
+            continue
+        vcpus, baseline = spec
+        rows.append(
+            {
+                "instance": row["instance"],
+                "type": row["type"],
+                "vCPUs": vcpus,
+                "baseline % per vCPU": baseline,
+                "credits earned per hour": vcpus * baseline / 100 * 60,
+                "credit mode": row.get("cpu credits") or "standard",
+            }
+        )
+    table = pd.DataFrame(rows)
+    case.state["burstable"] = table
+    if table.empty:
+        raise NoDataError("no burstable (T) instance: CPU credits do not apply")
+    return table
+
+
+def siblings_cpu_finding(
+    case: Case, ids: Mapping[str, str], *, alarmed: str, group: str
+) -> Finding | None:
+    """The alarmed instance against its group's other instances (query id -> instance id):
+    all alike (the load, or something they share) or this one alone (the host, its process)."""
+    means = {}
+    for qid, inst in ids.items():
+        try:
+            before, since = _before_since(case, case.series(qid))
+        except NoDataError:
+            continue
+        if len(since):
+            means[inst] = (
+                float(before.mean()) if len(before) else float("nan"),
+                float(since.mean()),
+            )
+    if len(means) < 2:
+        return None
+    since = {k: v[1] for k, v in means.items()}
+    before = {k: v[0] for k, v in means.items()}
+    hi = since.get(alarmed, max(since.values()))
+    others = {k: v for k, v in since.items() if k != alarmed}
+    spread = f"{min(since.values()):.0f}-{max(since.values()):.0f} %"
+    prior = f"{np.nanmin(list(before.values())):.0f}-{np.nanmax(list(before.values())):.0f} %"
+    evidence = tuple(Evidence(label=i, ref=f"metric:{q}") for q, i in ids.items())
+    if others and hi > 1.5 * max(others.values()) and hi - max(others.values()) > 15:
+        return Finding(
+            kind="cause",
+            title=f"{alarmed} alone: {hi:.0f} % CPU since the onset against "
+            f"{max(others.values()):.0f} % at most on the other {len(others)} instances of "
+            f"{group or 'its group'}",
+            detail="One host, not the load: look at its processes (the runbook's `top` over "
+            "SSM), its launch template version and what ran on it.",
+            severity="critical",
+            evidence=evidence,
+        )
+    return Finding(
+        kind="cause",
+        title=f"CPU rose alike on all {len(means)} instances of {group or 'the group'} "
+        f"({spread} since the onset, from {prior}): not one host",
+        detail="Every instance climbs together: the load they share (requests from the load "
+        "balancer, a job, a dependency) rather than one host's process.",
+        severity="warning",
+        evidence=evidence,
+    )
+
+
+def _fit(values: pd.Series) -> tuple[float, float, float]:
+    """Least-squares line through ``values`` (per minute): slope, its standard error, and the
+    last fitted value. numpy's polyfit with ``cov=True`` (a hand fit would be no shorter)."""
+    x = (values.index - values.index[0]).total_seconds().to_numpy() / 60.0
+    y = values.to_numpy(float)
+    if len(y) < 4:
+        raise NoDataError("too few points for a trend")
+    coef, cov = np.polyfit(x, y, 1, cov=True)
+    return float(coef[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(coef[0] * x[-1] + coef[1])
+
+
+def credits_finding(
+    case: Case, balance_qid: str, surplus_qid: str, instance: str
+) -> Finding | None:
+    """The burstable instance's CPU credits: the balance ran out (when, and the surplus spent
+    since: charged in unlimited mode, throttled to the baseline in standard), or how long it
+    lasts at its last half hour's rate."""
+    table = case.state.get("burstable")
+    if table is None or table.empty or instance not in set(table["instance"]):
+        return None
+    row = table[table["instance"] == instance].iloc[0]
+    try:
+        balance = case.series(balance_qid).sort_index()
+    except NoDataError:
+        return None
+    evidence = (Evidence(label=f"{instance} CPUCreditBalance", ref=f"metric:{balance_qid}"),)
+    empty = balance[balance <= 0.5]
+    mode = str(row["credit mode"])
+    if len(empty):
+        when = empty.index[0]
+        try:
+            surplus = float(case.series(surplus_qid).max())
+        except NoDataError:
+            surplus = 0.0
+        consequence = (
+            f"since then it spends surplus credits ({surplus:,.1f} so far, charged unless "
+            "repaid within 24 h): the CPU is not throttled"
+            if mode == "unlimited"
+            else f"since then the CPU is held at its baseline ({row['baseline % per vCPU']:.0f} % "
+            "per vCPU): requests queue"
+        )
+        return Finding(
+            kind="cause",
+            title=f"{instance} ({row['type']}, {mode}) ran out of CPU credits at {when:%H:%M} "
+            f"(CPU credit balance {float(balance.iloc[0]):,.0f} at the window's start)",
+            detail=f"Above its baseline of {row['baseline % per vCPU']:.0f} % per vCPU it spends "
+            f"more than the {row['credits earned per hour']:.0f} credits an hour it earns; "
+            f"{consequence}.",
+            severity="warning",
+            time=when,
+            evidence=evidence,
+            data={"ran_out": when.isoformat(), "mode": mode},
+        )
+    recent = balance[balance.index >= balance.index[-1] - pd.Timedelta(minutes=30)]
+    slope, err, last = _fit(recent)
+    if slope >= -err or slope >= 0:
+        return Finding(
+            kind="related_metric_quiet",
+            title=f"{instance}: CPU credit balance {last:,.0f}, not falling",
+            detail=f"Slope {slope:+.2f} ± {err:.2f} credits a minute over the last 30 min.",
+            severity="info",
+            evidence=evidence,
+        )
+    lo, hi = last / -(slope - 2 * err), last / max(-(slope + 2 * err), 1e-9)
+    return Finding(
+        kind="related_metric",
+        title=f"{instance}: CPU credit balance {last:,.0f} and falling {-slope:.1f} a minute: "
+        f"empty in about {last / -slope:.0f} min",
+        detail=f"A straight line through the last 30 min: {slope:+.2f} ± {err:.2f} credits a "
+        f"minute, so between {lo:.0f} and {hi:.0f} min (two standard errors) if the load holds.",
+        severity="warning",
+        evidence=evidence,
+    )
+
+
+def group_parts(answer: Mapping[str, Any]) -> dict[str, list[str]]:
+    """From DescribeAutoScalingGroups: its ``instances``, ``target_groups`` (ARNs) and
+    ``templates`` (launch template ids)."""
+    out: dict[str, list[str]] = {"instances": [], "target_groups": [], "templates": []}
+    for g in answer.get("AutoScalingGroups", []):
+        out["instances"] += [i["InstanceId"] for i in g.get("Instances", []) if i.get("InstanceId")]
+        out["target_groups"] += list(g.get("TargetGroupARNs", []))
+        lt = (g.get("LaunchTemplate") or {}).get("LaunchTemplateId")
+        if lt:
+            out["templates"].append(lt)
+    return {k: list(dict.fromkeys(v)) for k, v in out.items()}
+
+
+def template_versions_table(answer: Mapping[str, Any]) -> pd.DataFrame:
+    """DescribeLaunchTemplateVersions as a table, newest first: when, by whom, instance type,
+    image, credit mode, default."""
+    rows = [
+        {
+            "version": v.get("VersionNumber"),
+            "created": pd.Timestamp(v["CreateTime"]).tz_convert("UTC")
+            if v.get("CreateTime")
+            else pd.NaT,
+            "by": str(v.get("CreatedBy", "")).rsplit("/", 1)[-1],
+            "description": v.get("VersionDescription", ""),
+            "instance type": (v.get("LaunchTemplateData") or {}).get("InstanceType", ""),
+            "image": (v.get("LaunchTemplateData") or {}).get("ImageId", ""),
+            "cpu credits": (
+                (v.get("LaunchTemplateData") or {}).get("CreditSpecification") or {}
+            ).get("CpuCredits", ""),
+            "default": bool(v.get("DefaultVersion")),
+        }
+        for v in answer.get("LaunchTemplateVersions", [])
+    ]
+    if not rows:
+        raise NoDataError("no launch template version")
+    return pd.DataFrame(rows).sort_values("version", ascending=False, ignore_index=True)
+
+
+def load_balancer_dims(answer: Mapping[str, Any]) -> list[dict[str, str]]:
+    """``{"LoadBalancer": ..., "TargetGroup": ...}`` CloudWatch dimensions of each target group
+    DescribeTargetGroups lists, with each load balancer it serves."""
+    out = []
+    for g in answer.get("TargetGroups", []):
+        tg = str(g.get("TargetGroupArn", "")).split(":")[-1]
+        for lb in g.get("LoadBalancerArns", []):
+            out.append({"LoadBalancer": str(lb).split(":loadbalancer/")[-1], "TargetGroup": tg})
+    return out
+
+
+def group_capacity_finding(case: Case) -> Finding | None:
+    """A group that runs at its maximum size cannot add instances: more load lands on the same
+    hosts."""
+    for name, _lo, desired, high in case.state.get("group_sizes", []):
+        if desired is not None and high is not None and desired >= high:
+            return Finding(
+                kind="related_metric",
+                title=f"{name} runs at its maximum size ({desired} of {high}): it cannot add "
+                "instances",
+                detail="Scaling policies cannot add capacity beyond MaxSize; more load lands on "
+                "the same instances.",
+                severity="warning",
+                evidence=(
+                    Evidence(
+                        label="DescribeAutoScalingGroups", ref="aws:DescribeAutoScalingGroups"
+                    ),
+                ),
+            )
+    return None

@@ -26,6 +26,7 @@ from incident_lib.scenarios.services import (
     Traffic,
     api_change,
     fail,
+    recorded,
     surge,
 )
 
@@ -336,4 +337,150 @@ OVERLOAD = ServiceScenario(
     resources={"load_balancer": LB, "target_group": TG, "asg": ASG, "app_log_group": APP_LOGS},
 )
 
-ALL = tuple(s.register() for s in (BAD_DEPLOY, OVERLOAD))
+# -- CPU credits running out under steady growth, no culprit ---------------------------------
+GROWTH = at("12:08:00")
+CPU_INSTANCES = [f"i-0d4e5f6a7b8c9000{n}" for n in range(1, 4)]
+CPU_SLOTS = [h.Slot(f"slot{n + 1}", i) for n, i in enumerate(CPU_INSTANCES)]
+T3_MEDIUM = {"vcpus": 2, "baseline_pct": 20.0, "balance": 50.0, "max_balance": 576.0}
+
+
+def _cpu_tier() -> dict:
+    """Three t3.medium (unlimited) behind the load balancer, CPU tracking their requests."""
+    streams = tuple(s.stream for s in CPU_SLOTS)
+    metrics: list = [*h.alb_metrics(LB, TG, streams), *h.target_health_metrics(LB, TG, 3.0)]
+    levels = []
+    for slot in CPU_SLOTS:
+        level = h.cpu_level([(slot.stream, None)], base=6.0, per_request=0.7, cap=99.0)
+        levels.append(level)
+        metrics += h.ec2_metrics(slot.instance, ASG, level, burstable=T3_MEDIUM, noise=0.03)
+    metrics.append(h.asg_cpu(ASG, levels))
+    return {"metrics": metrics}
+
+
+_CPU_EFFECTS: list = [*_background([s.stream for s in CPU_SLOTS])]
+for _s in CPU_SLOTS:
+    _CPU_EFFECTS.append(surge(_s.stream, GROWTH, 2.4, ramp=minutes(30)))
+CPU_CREDITS = ServiceScenario(
+    name="ec2_cpu_credits_exhausted",
+    alert_type="ec2_cpu",
+    description="steady traffic growth drives web-prod-asg's t3.medium instances past 80 % CPU "
+    "and through their CPU credits; no culprit change",
+    start=START,
+    end=END,
+    requests=[Requests(s.stream, Traffic(45, 50, duration_ms=45), ROUTES) for s in CPU_SLOTS],
+    effects=_CPU_EFFECTS,
+    onset=GROWTH,
+    metrics=_cpu_tier()["metrics"],
+    changes=[
+        api_change(
+            at("11:44:30"),
+            "CreateLaunchTemplateVersion",
+            "ec2.amazonaws.com",
+            [("AWS::EC2::LaunchTemplate", "lt-0a9b8c7d6e5f40312")],
+            {
+                "CreateLaunchTemplateVersionRequest": {
+                    "LaunchTemplateId": "lt-0a9b8c7d6e5f40312",
+                    "SourceVersion": "7",
+                    "VersionDescription": "web 2.7.4 (security patches)",
+                    "LaunchTemplateData": {"ImageId": "ami-0e1f2a3b4c5d6e7f8"},
+                }
+            },
+            who=CI,
+            what="launch template web-prod-lt v8 (new AMI, not rolled out)",
+        ),
+        api_change(
+            at("11:52:05"),
+            "ModifyInstanceAttribute",
+            "ec2.amazonaws.com",
+            [("AWS::EC2::Instance", CPU_INSTANCES[2])],
+            {"instanceId": CPU_INSTANCES[2], "disableApiTermination": {"value": True}},
+            who=PLATFORM,
+        ),
+    ],
+    calls=[
+        describe
+        for describe in [
+            h.describe_instances(
+                [h.instance_item(CPU_INSTANCES[2], ASG, ip="10.0.1.33")],
+                InstanceIds=[CPU_INSTANCES[2]],
+            ),
+            h.describe_instances(
+                [
+                    h.instance_item(i, ASG, ip=f"10.0.1.{31 + n}")
+                    for n, i in enumerate(CPU_INSTANCES)
+                ],
+                InstanceIds=sorted(CPU_INSTANCES),
+            ),
+        ]
+    ]
+    + [
+        *h.asg_calls(
+            ASG,
+            {i: "InService" for i in CPU_INSTANCES},
+            [
+                h.activity(
+                    ASG,
+                    at("09:12:40"),
+                    f"Launching a new EC2 instance: {CPU_INSTANCES[2]}",
+                    "At 2026-11-20T09:12:31Z an instance was started in response to a "
+                    "difference between desired and actual capacity, increasing the capacity "
+                    "from 2 to 3.",
+                )
+            ],
+            desired=3,
+            max_size=3,
+            target_group=TG,
+        ),
+        *h.alb_calls(LB, TG, {i: "healthy" for i in CPU_INSTANCES}),
+        recorded(
+            "elbv2",
+            "DescribeTargetGroups",
+            {
+                "TargetGroups": [
+                    {
+                        "TargetGroupArn": h.arn_of("targetgroup", TG),
+                        "TargetGroupName": TG.split("/")[1],
+                        "LoadBalancerArns": [h.arn_of("loadbalancer", LB)],
+                    }
+                ]
+            },
+            TargetGroupArns=[h.arn_of("targetgroup", TG)],
+        ),
+        h.launch_template_versions(
+            "lt-0a9b8c7d6e5f40312",
+            "web-prod-lt",
+            [
+                {
+                    "number": 8,
+                    "created": at("11:44:30").isoformat(),
+                    "description": "web 2.7.4 (security patches)",
+                    "image": "ami-0e1f2a3b4c5d6e7f8",
+                },
+                {
+                    "number": 7,
+                    "created": "2026-11-02T09:05:12+00:00",
+                    "description": "web 2.7.3",
+                    "default": True,
+                },
+            ],
+        ),
+    ],
+    alarm=AlarmOn(
+        "web-prod-cpu-high-i-0d4e5f6a7b8c90003",
+        "AWS/EC2",
+        "CPUUtilization",
+        {"InstanceId": CPU_INSTANCES[2]},
+        threshold=80,
+        statistic="Average",
+        evaluation_periods=3,
+        datapoints_to_alarm=3,
+        page="first",
+    ),
+    cause="traffic to web-prod-alb grows steadily (×2.4 over 30 min); every t3.medium of "
+    "web-prod-asg climbs past 80 % CPU and spends its CPU credits; no change, the group is "
+    "at its maximum size (3)",
+    must_say=["Requests per minute rose", "all 3 instances", "CPU credit"],
+    resources={"instance": CPU_INSTANCES[2], "asg": ASG, "load_balancer": LB},
+)
+
+ALL = tuple(s.register() for s in (BAD_DEPLOY, OVERLOAD, CPU_CREDITS))

@@ -562,3 +562,35 @@ def flow_log_line(
         )
 
     return line
+
+
+def launch_template_versions(
+    template_id: str, name: str, versions: Sequence[Mapping[str, Any]]
+) -> Call:
+    """DescribeLaunchTemplateVersions of ``template_id`` (newest first; each ``versions`` item:
+    number, created, by, instance_type, image, default, description)."""
+    return recorded(
+        "ec2",
+        "DescribeLaunchTemplateVersions",
+        {
+            "LaunchTemplateVersions": [
+                {
+                    "LaunchTemplateId": template_id,
+                    "LaunchTemplateName": name,
+                    "VersionNumber": int(v["number"]),
+                    "VersionDescription": v.get("description", ""),
+                    "CreateTime": v["created"],
+                    "CreatedBy": v.get("by", f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/deploy"),
+                    "DefaultVersion": bool(v.get("default", False)),
+                    "LaunchTemplateData": {
+                        "ImageId": v.get("image", "ami-0c7217cdde317cfec"),
+                        "InstanceType": v.get("instance_type", "t3.medium"),
+                        "CreditSpecification": {"CpuCredits": v.get("credits", "unlimited")},
+                    },
+                }
+                for v in versions
+            ]
+        },
+        LaunchTemplateId=template_id,
+        MaxResults=5,
+    )

@@ -27,6 +27,7 @@ ALARMS = {
     "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
     "alb_5xx": FIXTURES / "sns_message_alb_target_5xx.json",
     "alb_latency": FIXTURES / "sns_message_alb_latency_p99.json",
+    "ec2_cpu": FIXTURES / "sns_message_ec2_cpu_instance.json",
 }
 
 
