@@ -333,6 +333,24 @@ def _ec2_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, A
     }
 
 
+@register_parameters("cwagent_disk")
+def _disk_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The instance and file system (``InstanceId``, ``path``, ``device``, ``fstype``) of a
+    CloudWatch agent disk alarm, and the log groups the user's ``[log_groups]`` maps to the
+    instance (the notebook otherwise finds the groups holding its log streams)."""
+    namespace = match.metric.namespace if match.metric else "CWAgent"
+    dims = _dimension(alarm, match, namespace, "InstanceId", "path", "device", "fstype")
+    instance = match.parameters.get("instance_id") or dims.get("InstanceId", "")
+    return {
+        "instance_id": instance,
+        "path": dims.get("path", ""),
+        "device": dims.get("device", ""),
+        "fstype": dims.get("fstype", ""),
+        "log_groups": list(catalog.log_groups.get(instance, [])) if instance else [],
+        "resource_names": [instance] if instance else [],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 

@@ -749,3 +749,283 @@ def group_capacity_finding(case: Case) -> Finding | None:
                 ),
             )
     return None
+
+
+# -- disks -----------------------------------------------------------------------------------------
+
+
+def _duration(minutes: float) -> str:
+    """``112`` -> ``1 h 52 min``; ``2950`` -> ``2 d 1 h``."""
+    if not np.isfinite(minutes):
+        return "never at this rate"
+    m = max(round(minutes), 0)
+    if m < 60:
+        return f"{m} min"
+    if m < 48 * 60:
+        return f"{m // 60} h {m % 60} min"
+    return f"{m // 1440} d {(m % 1440) // 60} h"
+
+
+def growth(case: Case, values: pd.Series, *, full: float = 100.0) -> dict[str, Any]:
+    """A straight line through ``values`` (a percentage) since the incident started (the onset,
+    else the last 30 min): the rate an hour with two standard errors, the last fitted value,
+    and the minutes until ``full`` with the interval the slope's uncertainty gives. Growth that
+    two standard errors do not separate from zero has no time to full."""
+    values = values.sort_index().dropna()
+    start = (
+        incident_start(case)
+        if case.state.get("onset")
+        else values.index[-1] - pd.Timedelta(minutes=30)
+    )
+    part = values[values.index >= start]
+    slope, err, last = _fit(part)
+    out = {
+        "since": part.index[0],
+        "points": len(part),
+        "now %": round(float(values.iloc[-1]), 2),
+        "growth % per hour": round(slope * 60, 2),
+        "± (2 SE)": round(2 * err * 60, 2),
+        "minutes to full": np.inf,
+        "full in": "no steady growth",
+        "range": "",
+    }
+    # Growth the fit cannot tell from zero, or too slow to matter (under 0.5 % an hour: months
+    # to full), has no time to full.
+    if last >= full:
+        out.update({"minutes to full": 0.0, "full in": "full now", "range": "already full"})
+    elif slope - 2 * err > 0 and slope * 60 >= 0.5:
+        left = full - last
+        eta, lo, hi = left / slope, left / (slope + 2 * err), left / (slope - 2 * err)
+        out.update(
+            {
+                "minutes to full": eta,
+                "full in": _duration(eta),
+                "range": f"{_duration(lo)} to {_duration(hi)}",
+                "full at": part.index[-1] + pd.Timedelta(minutes=eta),
+            }
+        )
+    return out
+
+
+def mounts_table(
+    case: Case, frame: pd.DataFrame, dims: Mapping[str, Mapping[str, str]]
+) -> pd.DataFrame:
+    """Each file system's use now, its growth an hour since the incident started (a least-
+    squares line, ± two standard errors) and the time to full if the growth holds (with the
+    interval); ``dims`` maps each query id to its dimensions. Kept for the findings."""
+    rows = []
+    for qid, d in dims.items():
+        try:
+            fit = growth(case, series(frame, qid))
+        except NoDataError:
+            continue
+        rows.append(
+            {
+                "query": qid,
+                "instance": d.get("InstanceId", ""),
+                "path": d.get("path", ""),
+                "device": d.get("device", ""),
+                "fstype": d.get("fstype", ""),
+                **fit,
+            }
+        )
+    if not rows:
+        raise NoDataError("no disk series with enough points to fit")
+    table = pd.DataFrame(rows)
+    case.state["mounts"] = table
+    return table.drop(columns=["minutes to full"])
+
+
+def disk_finding(case: Case, alarmed_qid: str) -> list[Finding]:
+    """The alarmed file system: its growth and time to full (honest about the fit), and
+    whether the others grow too (one mount, one host, or every host)."""
+    table = case.state.get("mounts")
+    if table is None or table.empty or alarmed_qid not in set(table["query"]):
+        return []
+    row = table[table["query"] == alarmed_qid].iloc[0]
+    where = f"{row['path']} ({row['device']}, {row['fstype']}) on {row['instance']}"
+    evidence = (Evidence(label=f"disk_used_percent {row['path']}", ref=f"metric:{alarmed_qid}"),)
+    out = []
+    if row["minutes to full"] == 0:
+        out.append(
+            Finding(
+                kind="cause",
+                title=f"{where} is full ({row['now %']:.1f} % used)",
+                detail="Writes to it fail now (No space left on device).",
+                severity="critical",
+                evidence=evidence,
+            )
+        )
+    elif np.isfinite(row["minutes to full"]):
+        out.append(
+            Finding(
+                kind="cause",
+                title=f"{where} is {row['now %']:.1f} % used and grows "
+                f"{row['growth % per hour']:.1f} % an hour since {row['since']:%H:%M}: full in "
+                f"about {row['full in']} ({row['range']}) if the growth holds",
+                detail=f"A least-squares line through {row['points']} points since "
+                f"{row['since']:%H:%M} UTC: {row['growth % per hour']:.2f} ± "
+                f"{row['± (2 SE)']:.2f} % an hour (two standard errors). Log rotation, "
+                "compression or a cleanup job bends the line: the interval is of the fit, not "
+                "a promise.",
+                severity="critical" if row["minutes to full"] < 240 else "warning",
+                evidence=evidence,
+                data={"minutes_to_full": float(row["minutes to full"])},
+            )
+        )
+    else:
+        out.append(
+            Finding(
+                kind="related_metric_quiet",
+                title=f"{where} is {row['now %']:.1f} % used, no steady growth since "
+                f"{row['since']:%H:%M} ({row['growth % per hour']:+.2f} ± {row['± (2 SE)']:.2f} "
+                "% an hour): no time to full",
+                detail="The slope is within two standard errors of zero: a step (a file "
+                "written once) rather than a fill.",
+                severity="info",
+                evidence=evidence,
+            )
+        )
+    others = table[table["query"] != alarmed_qid]
+    if not others.empty:
+        growing = others[np.isfinite(others["minutes to full"].astype(float))]
+        same_host = others[others["instance"] == row["instance"]]
+        if growing.empty:
+            out.append(
+                Finding(
+                    kind="related_metric_quiet",
+                    title=f"Only {row['path']} on {row['instance']} fills: "
+                    f"{noun(len(others), 'other file system')} ("
+                    + ", ".join(
+                        f"{r['path']} on {r['instance']}" for _, r in others.head(4).iterrows()
+                    )
+                    + (", ..." if len(others) > 4 else "")
+                    + ") hold steady",
+                    detail=f"Other mounts of the instance: {len(same_host)}; the same path on "
+                    f"other instances: {len(others) - len(same_host)}. Something on this host "
+                    "writes, not the whole fleet.",
+                    severity="info",
+                    evidence=evidence,
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    kind="related_metric",
+                    title=f"{noun(len(growing), 'other file system')} fill too: "
+                    + ", ".join(
+                        f"{r['path']} on {r['instance']}" for _, r in growing.head(4).iterrows()
+                    ),
+                    detail="Several hosts or mounts grow: look at what they share (the "
+                    "application's version, its log level, a job).",
+                    severity="warning",
+                    evidence=evidence,
+                )
+            )
+    return out
+
+
+def log_levels_table(case: Case, since: pd.DataFrame, *, before: pd.DataFrame) -> pd.DataFrame:
+    """Lines and bytes a minute per level and log stream (Logs Insights ``stats count(*) as
+    lines, sum(strlen(@message)) as bytes by level, @logStream``), before the incident against
+    since; kept for :func:`log_levels_finding`."""
+    start = incident_start(case)
+    spans = {
+        "before": max((start - case.start).total_seconds() / 60, 1.0),
+        "since": max((case.end - start).total_seconds() / 60, 1.0),
+    }
+    parts = []
+    for name, frame in (("before", before), ("since", since)):
+        if frame is None or frame.empty:
+            continue
+        f = frame.rename(columns={"@logStream": "log stream"}).copy()
+        f[f"lines/min {name}"] = f["lines"].astype(float) / spans[name]
+        f[f"bytes/min {name}"] = f["bytes"].astype(float) / spans[name]
+        parts.append(
+            f.set_index(["level", "log stream"])[[f"lines/min {name}", f"bytes/min {name}"]]
+        )
+    if not parts:
+        raise NoDataError("no log lines with a level")
+    table = pd.concat(parts, axis=1).fillna(0.0).round(1)
+    for col in ("lines/min before", "bytes/min before", "lines/min since", "bytes/min since"):
+        if col not in table:
+            table[col] = 0.0
+    table = table.sort_values("bytes/min since", ascending=False).reset_index()
+    case.state["log_levels"] = table
+    return table
+
+
+def log_levels_finding(case: Case) -> Finding | None:
+    """The log level that appeared (none before) or grew the most in bytes since the onset, and
+    on which log streams (instances)."""
+    table = case.state.get("log_levels")
+    if table is None or table.empty:
+        return None
+    by_level = table.groupby("level")[
+        ["bytes/min before", "bytes/min since", "lines/min since"]
+    ].sum()
+    by_level["added"] = by_level["bytes/min since"] - by_level["bytes/min before"]
+    top = by_level.sort_values("added", ascending=False)
+    if top.empty or top["added"].iloc[0] <= 0:
+        return None
+    level = str(top.index[0])
+    row = top.iloc[0]
+    streams = table[
+        (table["level"] == level) & (table["bytes/min since"] > 2 * table["bytes/min before"])
+    ]
+    where = ", ".join(streams["log stream"].astype(str).head(4)) or "every stream"
+    new = row["bytes/min before"] == 0
+    title = (
+        f"{level} lines new since the onset on {where}: {row['lines/min since']:,.0f} a minute, "
+        "none before"
+        if new
+        else f"{level} lines grew on {where}: {row['bytes/min before'] / 1024:,.1f} to "
+        f"{row['bytes/min since'] / 1024:,.1f} KiB a minute"
+    )
+    return Finding(
+        kind="cause",
+        title=title,
+        detail="From the application's log group, lines and bytes per level and log stream "
+        "before the incident against since. A level that appears from one moment is a "
+        "configuration change (the log level), not traffic.",
+        severity="warning",
+        evidence=(Evidence(label="log lines by level", ref="logs:levels"),),
+        data={"level": level},
+    )
+
+
+def onset_of_shift(case: Case, values: pd.Series, *, label: str, resolution: float = 0.01) -> Any:
+    """:func:`incident_lib.steps.onset` for a series whose departure began long before the
+    alarm (a disk filling for half an hour before it crosses the threshold): the provisional
+    baseline ends at the series' largest shift in mean (the CUSUM change point) instead of
+    15 min before the alarm, which would put the fill itself in the baseline. ``resolution``
+    floors the spread: a growth per minute near zero has no spread of its own (the agent
+    reports two decimals)."""
+    from incident_lib.analysis import detect_onset
+    from incident_lib.errors import SourceError
+
+    v = values.dropna().astype(float).sort_index()
+    if len(v) < 10:
+        raise NoDataError(f"too few points in {label} to place an onset")
+    x = v.to_numpy()
+    cusum = np.cumsum(x - x.mean())
+    k = int(np.argmax(np.abs(cusum[:-1])))  # the last point before the shift
+    baseline_end = v.index[max(k - 1, 0)]
+    try:
+        history = case.alarm_history()
+    except SourceError:
+        history = None
+    result = detect_onset(
+        v,
+        baseline_end=baseline_end,
+        alarm_time=case.alarm_time,
+        alarm_history=history,
+        counts=False,
+        direction="up",
+        min_spread=resolution,
+    )
+    case.state["onset_series"] = (v, False, "up", label)
+    if result is not None:
+        case.state["onset"] = result
+        case.state["onset_label"] = label
+    return result

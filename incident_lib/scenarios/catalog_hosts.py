@@ -483,4 +483,97 @@ CPU_CREDITS = ServiceScenario(
     resources={"instance": CPU_INSTANCES[2], "asg": ASG, "load_balancer": LB},
 )
 
-ALL = tuple(s.register() for s in (BAD_DEPLOY, OVERLOAD, CPU_CREDITS))
+# -- a disk filling with DEBUG logs after a config change -------------------------------------
+DEBUG_AT = at("12:05:00")
+DISK_INSTANCES = [f"i-0f1e2d3c4b5a6000{n}" for n in range(1, 4)]
+DISK_SLOTS = [h.Slot(f"slot{n + 1}", i) for n, i in enumerate(DISK_INSTANCES)]
+_WRITTEN = [
+    h.log_bytes("slot1", info_bytes=450, debug_bytes=254_000, debug_from=DEBUG_AT),
+    h.log_bytes("slot2", info_bytes=450),
+    h.log_bytes("slot3", info_bytes=450),
+]
+ROOT = ("/", "nvme0n1p1", "xfs")
+DISK_FULL = ServiceScenario(
+    name="ec2_disk_debug_logging",
+    alert_type="ec2_disk",
+    description="an SSM command sets one instance's log level to DEBUG: its root volume fills "
+    "with response bodies and the disk alarm fires",
+    start=START,
+    end=END,
+    requests=[Requests(s.stream, Traffic(55, 65, duration_ms=45), ROUTES) for s in DISK_SLOTS],
+    effects=[*_background([s.stream for s in DISK_SLOTS])],
+    onset=DEBUG_AT,
+    metrics=[
+        *h.disk_metrics(
+            DISK_INSTANCES[0],
+            [
+                (*ROOT, h.disk_used(_WRITTEN[0], start_pct=74.8, size_gib=8)),
+                ("/data", "nvme1n1", "xfs", h.disk_used(None, start_pct=41.2, size_gib=100)),
+            ],
+        ),
+        *h.disk_metrics(
+            DISK_INSTANCES[1], [(*ROOT, h.disk_used(_WRITTEN[1], start_pct=62.3, size_gib=8))]
+        ),
+        *h.disk_metrics(
+            DISK_INSTANCES[2], [(*ROOT, h.disk_used(_WRITTEN[2], start_pct=63.1, size_gib=8))]
+        ),
+        *h.log_group_metrics(APP_LOGS, _WRITTEN),
+    ],
+    logs=[
+        *[log for slot in DISK_SLOTS for log in h.host_logs(APP_LOGS, slot, h.app_access_line)],
+        *h.host_logs(APP_LOGS, DISK_SLOTS[0], h.debug_line, lambda f: f["time"] >= DEBUG_AT),
+    ],
+    changes=[
+        api_change(
+            at("11:40:15"),
+            "PutRetentionPolicy",
+            "logs.amazonaws.com",
+            [("AWS::Logs::LogGroup", APP_LOGS)],
+            {"logGroupName": APP_LOGS, "retentionInDays": 30},
+            who=PLATFORM,
+        ),
+        api_change(
+            DEBUG_AT,
+            "SendCommand",
+            "ssm.amazonaws.com",
+            [
+                ("AWS::EC2::Instance", DISK_INSTANCES[0]),
+                ("AWS::SSM::Document", "AWS-RunShellScript"),
+            ],
+            {
+                "documentName": "AWS-RunShellScript",
+                "instanceIds": [DISK_INSTANCES[0]],
+                "comment": "web: log level DEBUG to chase PROD-4411 (sed logging.yaml, reload)",
+                "parameters": "HIDDEN_DUE_TO_SECURITY_REASONS",
+            },
+            response={"command": {"commandId": "5c2f7a1e-3b4d-4e8f-9a0b-1c2d3e4f5a6b"}},
+            who=PLATFORM,
+            culprit=True,
+            what="SSM SendCommand on i-0f1e2d3c4b5a60001: log level DEBUG",
+        ),
+    ],
+    calls=[
+        h.describe_instances(
+            [h.instance_item(DISK_INSTANCES[0], ASG, ip="10.0.1.41")],
+            InstanceIds=[DISK_INSTANCES[0]],
+        ),
+        *h.log_group_calls(_groups(DISK_INSTANCES), DISK_INSTANCES[0]),
+    ],
+    alarm=AlarmOn(
+        "web-prod-disk-root-i-0f1e2d3c4b5a60001",
+        "CWAgent",
+        "disk_used_percent",
+        {"InstanceId": DISK_INSTANCES[0], "path": "/", "device": "nvme0n1p1", "fstype": "xfs"},
+        threshold=80,
+        statistic="Average",
+        evaluation_periods=3,
+        datapoints_to_alarm=3,
+        page="first",
+    ),
+    cause="an SSM command sets i-0f1e2d3c4b5a60001's log level to DEBUG: each request logs "
+    "its response body and the root volume (/) fills at ~10 % an hour",
+    must_say=["DEBUG", "full in about", "SendCommand"],
+    resources={"instance": DISK_INSTANCES[0], "app_log_group": APP_LOGS},
+)
+
+ALL = tuple(s.register() for s in (BAD_DEPLOY, OVERLOAD, CPU_CREDITS, DISK_FULL))

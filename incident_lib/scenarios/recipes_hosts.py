@@ -594,3 +594,96 @@ def launch_template_versions(
         LaunchTemplateId=template_id,
         MaxResults=5,
     )
+
+
+# -- disks and log volume ----------------------------------------------------------------------
+def log_bytes(
+    stream: str,
+    *,
+    info_bytes: float,
+    debug_bytes: float = 0.0,
+    debug_from: pd.Timestamp | None = None,
+) -> Callable[[Context], np.ndarray]:
+    """Bytes a host's application logs per minute: ``info_bytes`` a request, plus
+    ``debug_bytes`` a request from ``debug_from`` (a DEBUG level dumping bodies). The stored log
+    events stand for these bytes (a DEBUG event keeps the first part of its body): the
+    volumes are modelled, not the sum of the stored messages."""
+
+    def level(ctx: Context) -> np.ndarray:
+        n = ctx.counts(stream)
+        extra = (
+            np.where(ctx.index >= debug_from, debug_bytes, 0.0) if debug_from is not None else 0.0
+        )
+        return n * (info_bytes + extra)
+
+    return level
+
+
+def disk_used(
+    written: Callable[[Context], np.ndarray] | None,
+    *,
+    start_pct: float,
+    size_gib: float,
+    kept: float = 1.0,
+) -> Callable[[Context], np.ndarray]:
+    """``disk_used_percent`` of a file system from ``start_pct``: ``kept`` of the bytes
+    ``written`` a minute stay on it (log rotation compresses and deletes the rest)."""
+    size = size_gib * 1024**3
+
+    def level(ctx: Context) -> np.ndarray:
+        if written is None:
+            return np.full(len(ctx.index), start_pct)
+        return start_pct + np.cumsum(written(ctx)) * kept / size * 100.0
+
+    return level
+
+
+def disk_metrics(
+    instance: str, mounts: Sequence[tuple[str, str, str, Callable[[Context], np.ndarray]]]
+) -> list[Gauge]:
+    """``CWAgent`` ``disk_used_percent`` per mount (path, device, fstype, level) of
+    ``instance``."""
+    return [
+        Gauge(
+            "CWAgent",
+            "disk_used_percent",
+            {"InstanceId": instance, "path": path, "device": device, "fstype": fstype},
+            level,
+            noise=0.0002,
+            unit="Percent",
+        )
+        for path, device, fstype, level in mounts
+    ]
+
+
+def log_group_metrics(group: str, levels: Sequence[Callable[[Context], np.ndarray]]) -> list[Gauge]:
+    """``AWS/Logs`` IncomingBytes of ``group``: the sum of its writers' bytes a minute."""
+    return [
+        Gauge(
+            "AWS/Logs",
+            "IncomingBytes",
+            {"LogGroupName": group},
+            lambda ctx: sum(f(ctx) for f in levels),
+            noise=0.02,
+            unit="Bytes",
+        )
+    ]
+
+
+def debug_line(row: Mapping[str, Any]) -> str:
+    """A DEBUG line dumping a request's response body (cut: the whole body is ~250 KB)."""
+    method, _, path = str(row["kind"]).partition(" ")
+    end = row["time"] + pd.Timedelta(milliseconds=float(row["latency_ms"]) * 0.9)
+    body = {
+        "time": iso(end),
+        "level": "DEBUG",
+        "logger": "web.http.wire",
+        "msg": "response body",
+        "method": method,
+        "path": path,
+        "request_id": row["request_id"],
+        "bytes": 254_311,
+        "body": '{"items":[{"sku":"A-1001","name":"Desk lamp","price":{"amount":29.9,'
+        '"currency":"EUR"},"stock":{"warehouse":"FRA1","qty":41}},{"sku":"A-1002",...',
+    }
+    return json.dumps(body, separators=(",", ":"))
