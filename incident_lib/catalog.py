@@ -351,6 +351,16 @@ def _disk_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, 
     }
 
 
+@register_parameters("flow_logs")
+def _flow_logs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The flow log groups the user's ``[log_groups]`` maps to the alarmed metric's name (the
+    notebook otherwise reads them from the metric filter that publishes it)."""
+    metric = match.metric or alarm.metric
+    name = metric.name if metric else ""
+    groups = list(match.parameters.get("flow_log_groups") or catalog.log_groups.get(name, []))
+    return {"flow_log_groups": groups, "log_groups": groups, "resource_names": []}
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 

@@ -1029,3 +1029,221 @@ def onset_of_shift(case: Case, values: pd.Series, *, label: str, resolution: flo
         case.state["onset"] = result
         case.state["onset_label"] = label
     return result
+
+
+# -- VPC flow logs --------------------------------------------------------------------------
+
+#: Flow log format fields as Logs Insights names them on a flow log group (``${srcaddr}`` ->
+#: ``srcAddr``); others are camel-cased from their dashes.
+FLOW_FIELDS = {
+    "account-id": "accountId",
+    "interface-id": "interfaceId",
+    "srcaddr": "srcAddr",
+    "dstaddr": "dstAddr",
+    "srcport": "srcPort",
+    "dstport": "dstPort",
+    "log-status": "logStatus",
+    "pkt-srcaddr": "pktSrcAddr",
+    "pkt-dstaddr": "pktDstAddr",
+    "vpc-id": "vpcId",
+    "subnet-id": "subnetId",
+    "instance-id": "instanceId",
+    "tcp-flags": "tcpFlags",
+    "flow-direction": "flowDirection",
+}
+DEFAULT_FLOW_FORMAT = (
+    "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} "
+    "${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}"
+)
+
+
+def flow_fields(log_format: str | None) -> list[str]:
+    """The Logs Insights field names of a flow log format (``${version} ${account-id} ...``;
+    empty: the default version 2 format)."""
+    import re
+
+    names = re.findall(r"\$\{([a-z0-9-]+)\}", log_format or DEFAULT_FLOW_FORMAT)
+    out = []
+    for n in names:
+        head, *rest = n.split("-")
+        out.append(FLOW_FIELDS.get(n, head + "".join(w.title() for w in rest)))
+    return out
+
+
+def flow_parse(log_format: str | None) -> str:
+    """The Logs Insights ``parse`` command reading every field of a flow log format (a glob:
+    the records are space-separated), so default and custom formats both work."""
+    fields = flow_fields(log_format)
+    missing = {"srcAddr", "dstAddr", "dstPort", "action"} - set(fields)
+    if missing:
+        raise NoDataError(
+            f"the flow log format lacks {', '.join(sorted(missing))}: rejects cannot be told "
+            "by source, destination and port"
+        )
+    return f'parse @message "{" ".join("*" for _ in fields)}" as {", ".join(fields)}'
+
+
+def metric_filters_table(answer: Mapping[str, Any]) -> pd.DataFrame:
+    """DescribeMetricFilters as a table: the log group and pattern behind the alarmed metric."""
+    rows = [
+        {
+            "log group": f.get("logGroupName"),
+            "filter": f.get("filterName"),
+            "pattern": f.get("filterPattern"),
+            "metric": ", ".join(
+                f"{t.get('metricNamespace')}/{t.get('metricName')}"
+                for t in f.get("metricTransformations", [])
+            ),
+        }
+        for f in answer.get("metricFilters", [])
+    ]
+    if not rows:
+        raise NoDataError("no metric filter publishes the alarmed metric")
+    return pd.DataFrame(rows)
+
+
+def reject_pairs_table(case: Case, since: pd.DataFrame, *, before: pd.DataFrame) -> pd.DataFrame:
+    """REJECT records per interface, source, destination and port (two Logs Insights results:
+    before the incident and since), as rates a minute, with ``status``: ``new`` (none before),
+    ``surging`` (3x), ``steady``. Kept for the findings."""
+    start = incident_start(case)
+    span_before = max((start - case.start).total_seconds() / 60, 1.0)
+    span_since = max((case.end - start).total_seconds() / 60, 1.0)
+    keys = ["interfaceId", "srcAddr", "dstAddr", "dstPort"]
+    if since.empty:
+        raise NoDataError("no REJECT records since the onset")
+
+    def rate(frame: pd.DataFrame, span: float, name: str) -> pd.DataFrame:
+        if frame is None or frame.empty:
+            return pd.DataFrame(columns=[name]).rename_axis(keys)
+        f = frame.copy()
+        f["dstPort"] = f["dstPort"].astype(str)
+        return (f.set_index(keys)["rejects"].astype(float) / span).rename(name).to_frame()
+
+    table = rate(since, span_since, "per min since").join(
+        rate(before, span_before, "per min before"), how="outer"
+    )
+    table = table.fillna(0.0).reset_index()
+    table["status"] = np.where(
+        table["per min before"] == 0,
+        "new",
+        np.where(table["per min since"] >= 3 * table["per min before"], "surging", "steady"),
+    )
+    table = table.sort_values(["per min since"], ascending=False, ignore_index=True).round(2)
+    case.state["reject_pairs"] = table
+    return table
+
+
+def new_reject_targets(case: Case, *, top: int = 5) -> pd.DataFrame:
+    """The new or surging (source, destination, port) rejects, the busiest first."""
+    table = case.state.get("reject_pairs")
+    if table is None or table.empty:
+        return pd.DataFrame()
+    # A scanner's new (source, port) pair is background: only pairs that carry a share of the
+    # rejects (at least one a minute, and 5 % of them) count.
+    floor = max(1.0, 0.05 * float(table["per min since"].sum()))
+    moved = table[(table["status"] != "steady") & (table["per min since"] >= floor)]
+    return moved.head(top)
+
+
+def interfaces_table(case: Case, answer: Mapping[str, Any]) -> pd.DataFrame:
+    """DescribeNetworkInterfaces as a table: address, what it is, subnet, security groups."""
+    rows = [
+        {
+            "interface": n.get("NetworkInterfaceId"),
+            "address": n.get("PrivateIpAddress"),
+            "description": n.get("Description", ""),
+            "subnet": n.get("SubnetId"),
+            "security groups": ", ".join(g.get("GroupId", "") for g in n.get("Groups", [])),
+        }
+        for n in answer.get("NetworkInterfaces", [])
+    ]
+    if not rows:
+        raise NoDataError("no such network interface")
+    table = pd.DataFrame(rows)
+    case.state["interfaces"] = table
+    return table
+
+
+def ingress_table(case: Case, answer: Mapping[str, Any]) -> pd.DataFrame:
+    """DescribeSecurityGroups' ingress rules, one row per rule and peer (a CIDR or a group);
+    kept for :func:`port_finding`."""
+    rows = []
+    for g in answer.get("SecurityGroups", []):
+        for p in g.get("IpPermissions", []):
+            peers = [r.get("CidrIp") for r in p.get("IpRanges", [])]
+            peers += [r.get("GroupId") for r in p.get("UserIdGroupPairs", [])]
+            for peer in peers or ["(none)"]:
+                rows.append(
+                    {
+                        "group": g.get("GroupId"),
+                        "protocol": p.get("IpProtocol"),
+                        "ports": f"{p.get('FromPort', 'all')}-{p.get('ToPort', 'all')}",
+                        "from": peer,
+                    }
+                )
+    table = pd.DataFrame(rows, columns=["group", "protocol", "ports", "from"])
+    case.state["ingress"] = table
+    if table.empty:
+        raise NoDataError("the security groups allow no inbound traffic")
+    return table
+
+
+def rejects_finding(case: Case) -> Finding | None:
+    """The new or surging rejects: who cannot reach what, and the security groups in front of
+    the destination (now allowing the port from whom)."""
+    moved = new_reject_targets(case)
+    if moved.empty:
+        table = case.state.get("reject_pairs")
+        if table is None or table.empty:
+            return None
+        return Finding(
+            kind="related_metric_quiet",
+            title="No new kind of REJECT: the same sources, destinations and ports as before",
+            detail="More of the usual rejects (scanners, a noisy client) rather than traffic "
+            "that used to be accepted.",
+            severity="info",
+            evidence=(
+                Evidence(label="REJECT records by source, destination, port", ref="logs:rejects"),
+            ),
+        )
+    by_dest = moved.groupby(["dstAddr", "dstPort"], sort=False)
+    (dst, port), part = next(iter(by_dest))
+    sources = ", ".join(dict.fromkeys(part["srcAddr"].astype(str)))
+    eni = str(part["interfaceId"].iloc[0])
+    groups = ""
+    inter = case.state.get("interfaces")
+    if inter is not None and not inter.empty and eni in set(inter["interface"]):
+        row = inter[inter["interface"] == eni].iloc[0]
+        groups = f" ({row['description'] or eni}; security groups {row['security groups']})"
+    allowed = ""
+    ingress = case.state.get("ingress")
+    if ingress is not None:
+        rules = ingress[ingress["ports"].map(lambda p: _covers(p, port))]
+        allowed = (
+            f" Its security groups now allow port {port} only from "
+            f"{', '.join(rules['from'].astype(str)) or 'nobody'}."
+        )
+    status = "new" if (part["status"] == "new").all() else "surging"
+    return Finding(
+        kind="cause",
+        title=f"REJECT {status} since the onset: {sources} -> {dst}:{port}{groups}, "
+        f"{part['per min since'].sum():,.0f} a minute",
+        detail=f"Traffic to {dst} port {port} that was accepted before is refused at "
+        f"{eni}.{allowed} Security groups are stateful: an inbound REJECT is a missing ingress "
+        "rule (or a network ACL).",
+        severity="critical",
+        evidence=(
+            Evidence(label="REJECT records by source, destination, port", ref="logs:rejects"),
+        ),
+        data={"destination": str(dst), "port": str(port)},
+    )
+
+
+def _covers(ports: str, port: Any) -> bool:
+    lo, _, hi = str(ports).partition("-")
+    try:
+        p = int(port)
+        return (lo in ("all", "-1", "None")) or int(lo) <= p <= int(hi)
+    except ValueError:
+        return False

@@ -21,6 +21,8 @@ from incident_lib.scenarios.services import (
     CI,
     PLATFORM,
     AlarmOn,
+    Logs,
+    Metric,
     Requests,
     ServiceScenario,
     Traffic,
@@ -576,4 +578,137 @@ DISK_FULL = ServiceScenario(
     resources={"instance": DISK_INSTANCES[0], "app_log_group": APP_LOGS},
 )
 
-ALL = tuple(s.register() for s in (BAD_DEPLOY, OVERLOAD, CPU_CREDITS, DISK_FULL))
+# -- a security group change cuts app -> database traffic -------------------------------------
+FLOW_LOGS = "/aws/vpc/flowlogs"
+REVOKE = at("12:14:20")
+DB_IP, DB_ENI, DB_SG = "10.0.2.30", "eni-0db5432aa11bb22cc", "sg-0db1c2d3e4f5a6b7c"
+DB_SUBNET, DB_ACL = "subnet-0db0a1b2c3d4e5f60", "acl-0db9f8e7d6c5b4a39"
+APP_SG = "sg-0app5c0ffee123456"
+APP_IPS = ["10.0.1.21", "10.0.1.22", "10.0.1.23"]
+ALB_IPS = ["10.0.0.14", "10.0.0.87"]
+SCANNERS = ["198.51.100.23", "203.0.113.77", "192.0.2.41", "45.155.205.12", "185.220.101.9"]
+ENI_OF = {
+    DB_IP: DB_ENI,
+    **{ip: f"eni-0app00000000000{n + 1}" for n, ip in enumerate(APP_IPS)},
+}
+_FLOWS = ("app_db", "alb_app", "scan")
+SG_REVOKED = ServiceScenario(
+    name="vpc_rejects_sg_revoked",
+    alert_type="vpc_rejects",
+    description="a RevokeSecurityGroupIngress on the database's security group cuts the app's "
+    "connections to Postgres: the flow logs' REJECT count alarm fires",
+    start=START,
+    end=END,
+    requests=[
+        Requests("app_db", Traffic(100, 130, duration_ms=5), {f"{DB_IP}:5432": 1.0}, APP_IPS),
+        Requests(
+            "alb_app",
+            Traffic(140, 170, duration_ms=5),
+            {f"{ip}:8080": 1 / 3 for ip in APP_IPS},
+            ALB_IPS,
+        ),
+        Requests(
+            "scan",
+            Traffic(10, 16, duration_ms=5),
+            {f"{ip}:{port}": 1.0 for ip in APP_IPS for port in (22, 23, 3389, 445)},
+            SCANNERS,
+        ),
+    ],
+    effects=[
+        fail("scan", START, 1.0, status=0, outcome="reject"),
+        fail("app_db", REVOKE, 1.0, status=0, outcome="reject"),
+    ],
+    onset=REVOKE,
+    metrics=[
+        Metric(
+            "VPCFlowLogs",
+            "RejectedConnections",
+            {},
+            _FLOWS,
+            "count",
+            lambda f: f["outcome"] == "reject",
+        )
+    ],
+    logs=[
+        Logs(FLOW_LOGS, flow, h.flow_log_line(ENI_OF), stream_names=(f"{DB_ENI}-all",))
+        for flow in _FLOWS
+    ],
+    changes=[
+        api_change(
+            at("11:49:30"),
+            "ReplaceNetworkAclEntry",
+            "ec2.amazonaws.com",
+            [("AWS::EC2::NetworkAcl", DB_ACL)],
+            {
+                "networkAclId": DB_ACL,
+                "ruleNumber": 100,
+                "egress": False,
+                "ruleAction": "allow",
+                "protocol": "-1",
+                "cidrBlock": "10.0.0.0/16",
+            },
+            who=PLATFORM,
+        ),
+        api_change(
+            REVOKE,
+            "RevokeSecurityGroupIngress",
+            "ec2.amazonaws.com",
+            [("AWS::EC2::SecurityGroup", DB_SG)],
+            {
+                "groupId": DB_SG,
+                "ipPermissions": {
+                    "items": [
+                        {
+                            "ipProtocol": "tcp",
+                            "fromPort": 5432,
+                            "toPort": 5432,
+                            "groups": {"items": [{"groupId": APP_SG}]},
+                        }
+                    ]
+                },
+            },
+            response={"_return": True},
+            who=PLATFORM,
+            culprit=True,
+            what=f"RevokeSecurityGroupIngress on {DB_SG}: tcp 5432 from {APP_SG}",
+        ),
+    ],
+    calls=[
+        *h.flow_log_calls(FLOW_LOGS, metric=("VPCFlowLogs", "RejectedConnections")),
+        *h.network_calls(
+            {
+                DB_ENI: {
+                    "ip": DB_IP,
+                    "subnet": DB_SUBNET,
+                    "groups": [DB_SG],
+                    "description": "RDSNetworkInterface",
+                }
+            },
+            {
+                DB_SG: [
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 5432,
+                        "ToPort": 5432,
+                        "UserIdGroupPairs": [{"GroupId": "sg-0bastion77aa11bb2"}],
+                        "IpRanges": [],
+                    }
+                ]
+            },
+            {DB_SUBNET: DB_ACL},
+        ),
+    ],
+    alarm=AlarmOn(
+        "vpc-flowlogs-rejects",
+        "VPCFlowLogs",
+        "RejectedConnections",
+        {},
+        threshold=50,
+    ),
+    cause=f"a RevokeSecurityGroupIngress removes tcp 5432 from {APP_SG} on the database's "
+    f"security group {DB_SG}: every app connection to {DB_IP}:5432 is rejected",
+    must_say=[f"{DB_IP}", "5432", DB_SG],
+    resources={"flow_log_group": FLOW_LOGS, "security_group": DB_SG},
+)
+
+ALL = tuple(s.register() for s in (BAD_DEPLOY, OVERLOAD, CPU_CREDITS, DISK_FULL, SG_REVOKED))

@@ -687,3 +687,144 @@ def debug_line(row: Mapping[str, Any]) -> str:
         '"currency":"EUR"},"stock":{"warehouse":"FRA1","qty":41}},{"sku":"A-1002",...',
     }
     return json.dumps(body, separators=(",", ":"))
+
+
+DEFAULT_FLOW_FORMAT = (
+    "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} "
+    "${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}"
+)
+
+
+def flow_log_calls(
+    group: str,
+    *,
+    metric: tuple[str, str],
+    flow_log_id: str = "fl-0a1b2c3d4e5f60718",
+    vpc: str = "vpc-0f1e2d3c4b5a69788",
+) -> list[Call]:
+    """DescribeMetricFilters (the REJECT count on ``group``: ``metric`` namespace and name) and
+    DescribeFlowLogs (the VPC's flow log into ``group``, default format)."""
+    namespace, name = metric
+    return [
+        recorded(
+            "logs",
+            "DescribeMetricFilters",
+            {
+                "metricFilters": [
+                    {
+                        "filterName": "flowlogs-rejects",
+                        "filterPattern": "[version, account, eni, source, destination, srcport, "
+                        "destport, protocol, packets, bytes, windowstart, windowend, "
+                        "action=REJECT, flowlogstatus]",
+                        "metricTransformations": [
+                            {"metricName": name, "metricNamespace": namespace, "metricValue": "1"}
+                        ],
+                        "creationTime": 1_750_000_000_000,
+                        "logGroupName": group,
+                    }
+                ]
+            },
+            metricName=name,
+            metricNamespace=namespace,
+        ),
+        recorded(
+            "ec2",
+            "DescribeFlowLogs",
+            {
+                "FlowLogs": [
+                    {
+                        "FlowLogId": flow_log_id,
+                        "ResourceId": vpc,
+                        "TrafficType": "ALL",
+                        "LogDestinationType": "cloud-watch-logs",
+                        "LogGroupName": group,
+                        "LogFormat": DEFAULT_FLOW_FORMAT,
+                        "MaxAggregationInterval": 60,
+                        "FlowLogStatus": "ACTIVE",
+                        "DeliverLogsStatus": "SUCCESS",
+                    }
+                ]
+            },
+            Filters=[{"Name": "log-group-name", "Values": [group]}],
+        ),
+    ]
+
+
+def network_calls(
+    interfaces: Mapping[str, Mapping[str, Any]],
+    groups: Mapping[str, Sequence[Mapping[str, Any]]],
+    acls: Mapping[str, str],
+) -> list[Call]:
+    """DescribeNetworkInterfaces (``interfaces``: ENI id -> ip, subnet, groups, description),
+    DescribeSecurityGroups (``groups``: id -> its ingress rules as IpPermissions) and
+    DescribeNetworkAcls (``acls``: subnet -> ACL id), each for exactly those ids."""
+    enis = sorted(interfaces)
+    return [
+        recorded(
+            "ec2",
+            "DescribeNetworkInterfaces",
+            {
+                "NetworkInterfaces": [
+                    {
+                        "NetworkInterfaceId": e,
+                        "PrivateIpAddress": interfaces[e]["ip"],
+                        "SubnetId": interfaces[e]["subnet"],
+                        "VpcId": "vpc-0f1e2d3c4b5a69788",
+                        "Description": interfaces[e].get("description", ""),
+                        "InterfaceType": interfaces[e].get("type", "interface"),
+                        "Groups": [{"GroupId": g, "GroupName": g} for g in interfaces[e]["groups"]],
+                        "Status": "in-use",
+                    }
+                    for e in enis
+                ]
+            },
+            NetworkInterfaceIds=enis,
+        ),
+        recorded(
+            "ec2",
+            "DescribeSecurityGroups",
+            {
+                "SecurityGroups": [
+                    {
+                        "GroupId": g,
+                        "GroupName": g,
+                        "VpcId": "vpc-0f1e2d3c4b5a69788",
+                        "IpPermissions": [dict(p) for p in perms],
+                    }
+                    for g, perms in sorted(groups.items())
+                ]
+            },
+            GroupIds=sorted(groups),
+        ),
+        recorded(
+            "ec2",
+            "DescribeNetworkAcls",
+            {
+                "NetworkAcls": [
+                    {
+                        "NetworkAclId": acl,
+                        "VpcId": "vpc-0f1e2d3c4b5a69788",
+                        "Associations": [{"SubnetId": subnet, "NetworkAclId": acl}],
+                        "Entries": [
+                            {
+                                "RuleNumber": 100,
+                                "Protocol": "-1",
+                                "RuleAction": "allow",
+                                "Egress": False,
+                                "CidrBlock": "10.0.0.0/16",
+                            },
+                            {
+                                "RuleNumber": 32767,
+                                "Protocol": "-1",
+                                "RuleAction": "deny",
+                                "Egress": False,
+                                "CidrBlock": "0.0.0.0/0",
+                            },
+                        ],
+                    }
+                    for subnet, acl in sorted(acls.items())
+                ]
+            },
+            Filters=[{"Name": "association.subnet-id", "Values": sorted(acls)}],
+        ),
+    ]

@@ -29,6 +29,7 @@ ALARMS = {
     "alb_latency": FIXTURES / "sns_message_alb_latency_p99.json",
     "ec2_cpu": FIXTURES / "sns_message_ec2_cpu_instance.json",
     "ec2_disk": FIXTURES / "sns_message_cwagent_disk_used_percent.json",
+    "vpc_rejects": FIXTURES / "sns_message_vpc_flowlogs_rejects.json",
 }
 
 
