@@ -8,7 +8,7 @@ the notebooks keep the queries themselves in their cells.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import pandas as pd
 from incident_lib.errors import NoDataError
 from incident_lib.findings import Evidence, Finding
 from incident_lib.notebook import Case
+from incident_lib.service_steps import add_resources
 from incident_lib.steps import incident_start, series
 
 # -- names ----------------------------------------------------------------------------------------
@@ -37,12 +38,6 @@ def short_name(dimension: str) -> str:
     ``web-tg``."""
     parts = str(dimension).split("/")
     return parts[1] if len(parts) >= 3 else str(dimension)
-
-
-def add_resources(case: Case, names: Iterable[str]) -> None:
-    """Count ``names`` among the alarm's resources: changes to them are related."""
-    current = [str(n) for n in case.params.get("resource_names") or []]
-    case.params["resource_names"] = list(dict.fromkeys([*current, *[n for n in names if n]]))
 
 
 # -- the load balancer's targets ------------------------------------------------------------------
