@@ -448,6 +448,87 @@ def _rds_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, A
     }
 
 
+# -- hosts: seed runbook 002 (EC2, ALB, auto scaling, VPC flow logs) ------------------------
+@register_parameters("alb")
+def _alb_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The load balancer (``LoadBalancer``: ``app/<name>/<id>``), the target group when the
+    alarm names one, and the application's log groups the user's ``[log_groups]`` maps to
+    either (by dimension value or name; the notebook otherwise reads the CloudWatch agent's
+    configuration)."""
+    dims = _dimension(alarm, match, "AWS/ApplicationELB", "LoadBalancer", "TargetGroup")
+    lb = match.parameters.get("load_balancer") or dims.get("LoadBalancer", "")
+    if not lb:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no load balancer: "
+            "it has no LoadBalancer dimension; set load_balancer in the override's parameters"
+        )
+    tg = match.parameters.get("target_group") or dims.get("TargetGroup", "")
+    keys = [lb, tg, *(v.split("/")[1] for v in (lb, tg) if v.count("/") >= 2)]
+    groups = [g for k in keys if k for g in catalog.log_groups.get(k, [])]
+    return {
+        "load_balancer": lb,
+        "target_group": tg,
+        "log_groups": list(dict.fromkeys(groups)),
+        "resource_names": [n for n in (lb, tg) if n],
+    }
+
+
+@register_parameters("ec2_instance")
+def _ec2_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The instance (``InstanceId``) or auto scaling group (``AutoScalingGroupName``) the alarm
+    names, and the log groups the user's ``[log_groups]`` maps to either."""
+    dims = _dimension(
+        alarm,
+        match,
+        match.metric.namespace if match.metric else "AWS/EC2",
+        "InstanceId",
+        "AutoScalingGroupName",
+    )
+    instance = match.parameters.get("instance_id") or dims.get("InstanceId", "")
+    group = match.parameters.get("asg_name") or dims.get("AutoScalingGroupName", "")
+    if not instance and not group:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no instance: it "
+            "has no InstanceId or AutoScalingGroupName dimension; set instance_id in the "
+            "override's parameters"
+        )
+    groups = [g for k in (instance, group) if k for g in catalog.log_groups.get(k, [])]
+    return {
+        "instance_id": instance,
+        "asg_name": group,
+        "log_groups": list(dict.fromkeys(groups)),
+        "resource_names": [n for n in (instance, group) if n],
+    }
+
+
+@register_parameters("cwagent_disk")
+def _disk_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The instance and file system (``InstanceId``, ``path``, ``device``, ``fstype``) of a
+    CloudWatch agent disk alarm, and the log groups the user's ``[log_groups]`` maps to the
+    instance (the notebook otherwise finds the groups holding its log streams)."""
+    namespace = match.metric.namespace if match.metric else "CWAgent"
+    dims = _dimension(alarm, match, namespace, "InstanceId", "path", "device", "fstype")
+    instance = match.parameters.get("instance_id") or dims.get("InstanceId", "")
+    return {
+        "instance_id": instance,
+        "path": dims.get("path", ""),
+        "device": dims.get("device", ""),
+        "fstype": dims.get("fstype", ""),
+        "log_groups": list(catalog.log_groups.get(instance, [])) if instance else [],
+        "resource_names": [instance] if instance else [],
+    }
+
+
+@register_parameters("flow_logs")
+def _flow_logs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """The flow log groups the user's ``[log_groups]`` maps to the alarmed metric's name (the
+    notebook otherwise reads them from the metric filter that publishes it)."""
+    metric = match.metric or alarm.metric
+    name = metric.name if metric else ""
+    groups = list(match.parameters.get("flow_log_groups") or catalog.log_groups.get(name, []))
+    return {"flow_log_groups": groups, "log_groups": groups, "resource_names": []}
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 

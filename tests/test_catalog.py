@@ -136,20 +136,33 @@ def test_math_without_lambda_dims_goes_to_generic() -> None:
 
 def test_planned_types_are_skipped_by_the_matcher() -> None:
     catalog = load_catalog()
-    assert catalog.get("ec2_cpu").planned
+    catalog.register(
+        AlertType(
+            name="planned_thing",
+            notebook="planned_thing.ipynb",
+            planned=True,
+            match=[{"namespace": "Custom/Thing", "metrics": ["Load"]}],
+        ),
+        first=True,
+    )
+    assert catalog.get("planned_thing").planned
     alarm = parse_alarm(FIXTURES / "eventbridge_lambda_errors.json")
-    cpu = alarm.model_copy(
+    thing = alarm.model_copy(
         update={
             "metric": alarm.metric.model_copy(
-                update={
-                    "namespace": "AWS/EC2",
-                    "name": "CPUUtilization",
-                    "dimensions": {"InstanceId": "i-0abc"},
-                }
+                update={"namespace": "Custom/Thing", "name": "Load", "dimensions": {"Host": "a"}}
             )
         }
     )
-    assert catalog.match(cpu).alert_type.name == "generic"
+    assert catalog.match(thing).alert_type.name == "generic"
+
+
+def test_ec2_cpu_alarms_go_to_ec2_cpu_with_the_instance() -> None:
+    alarm = parse_alarm(FIXTURES / "sns_message_ec2_cpu_instance.json")
+    inv = resolve(alarm)
+    assert inv.alert_type == "ec2_cpu"
+    assert inv.parameters["instance_id"] == "i-0abc123def4567890"
+    assert inv.parameters["asg_name"] == ""
 
 
 def test_metric_math_error_rate_on_a_function_is_lambda_errors() -> None:
@@ -238,7 +251,8 @@ def test_catalog_command_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows["lambda_errors"]["notebook"].endswith("notebooks/lambda_errors.ipynb")
     assert rows["generic"]["matches"][0].startswith("fallback")
     assert rows["sqs_dlq"]["status"] == "ready"
-    assert rows["ec2_cpu"]["status"] == "planned"
+    assert rows["ec2_cpu"]["status"] == "ready"
+    assert all(r["status"] == "planned" for r in rows.values() if r["planned"])
 
 
 def test_catalog_command_table_with_config(capsys: pytest.CaptureFixture[str]) -> None:
@@ -248,7 +262,7 @@ def test_catalog_command_table_with_config(capsys: pytest.CaptureFixture[str]) -
     assert lines[0].split() == ["NAME", "STATUS", "MATCHES", "NOTEBOOK"]
     lambda_line = next(line for line in lines if line.startswith("lambda_errors "))
     assert "alarm name 'orders-api *'" in lambda_line
-    assert any(line.startswith("ec2_cpu ") and " planned " in line for line in lines)
+    assert any(line.startswith("ec2_cpu ") and " ready " in line for line in lines)
 
 
 def test_catalog_command_bad_config_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

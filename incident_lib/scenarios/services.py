@@ -236,6 +236,8 @@ class Metric:
     offset: float = 0.0
     #: Only these rows exist for this metric (the requests that reach a backend at all).
     among: Where | None = None
+    #: Every sample multiplied by this (``samples``): milliseconds to seconds (ALB).
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,9 @@ class Logs:
     where: Where | None = None
     log_streams: int = 3
     at: str = "end"
+    #: The log streams' own names (a host's instance id, as the CloudWatch agent names them):
+    #: ``log_streams`` of them are used; default: Lambda-like names drawn from the group.
+    stream_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -560,7 +565,7 @@ class ServiceScenario:
                 {
                     **base,
                     "timestamp": part["time"].to_numpy(),
-                    "value": part[m.column].to_numpy(float) + m.offset,
+                    "value": part[m.column].to_numpy(float) * m.scale + m.offset,
                 }
             )
         if m.agg == "count":
@@ -740,7 +745,8 @@ class ServiceScenario:
             frame = frame[spec.where(frame).to_numpy(bool)]
         # Stream names from the group (not the generator): every spec of a group shares them.
         streams = np.asarray(
-            [
+            list(spec.stream_names)
+            or [
                 f"{self.start:%Y/%m/%d}/[$LATEST]"
                 + hashlib.md5(f"{self.name}|{spec.group}|{i}".encode()).hexdigest()
                 for i in range(spec.log_streams)
@@ -754,7 +760,7 @@ class ServiceScenario:
         if spec.at == "end":
             ts = ts + pd.to_timedelta(frame["latency_ms"].to_numpy(float), unit="ms")
         ts = ts.dt.floor("ms")
-        pick = [int(str(rid)[:8], 16) % spec.log_streams for rid in frame["request_id"]]
+        pick = [int(str(rid)[:8], 16) % len(streams) for rid in frame["request_id"]]
         out = pd.DataFrame(
             {"timestamp": ts.to_numpy(), "message": messages, "log_stream": streams[pick]}
         )

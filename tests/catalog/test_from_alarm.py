@@ -31,6 +31,11 @@ ALARMS = {
     "data_freshness": FIXTURES / "sns_message_records_processed_low.json",
     "composite": FIXTURES / "sns_message_composite_triggering_children.json",
     "rds_connections": FIXTURES / "sns_message_rds_database_connections.json",
+    "alb_5xx": FIXTURES / "sns_message_alb_target_5xx.json",
+    "alb_latency": FIXTURES / "sns_message_alb_latency_p99.json",
+    "ec2_cpu": FIXTURES / "sns_message_ec2_cpu_instance.json",
+    "ec2_disk": FIXTURES / "sns_message_cwagent_disk_used_percent.json",
+    "vpc_rejects": FIXTURES / "sns_message_vpc_flowlogs_rejects.json",
 }
 
 

@@ -34,7 +34,7 @@ _CASE_AWS = re.compile(
     r'(?:case\.aws\(|optional_call\(\s*case,)\s*"([a-z0-9-]+)",\s*"([a-z0-9-]+)"'
 )
 #: boto3 service names whose IAM prefix differs.
-_IAM_PREFIX = {"stepfunctions": "states"}
+_IAM_PREFIX = {"stepfunctions": "states", "elbv2": "elasticloadbalancing"}
 
 
 def notebook_calls() -> set[str]:
