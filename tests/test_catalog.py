@@ -141,7 +141,7 @@ def test_planned_types_are_skipped_by_the_matcher() -> None:
             name="planned_thing",
             notebook="planned_thing.ipynb",
             planned=True,
-            match=[{"namespace": "Custom/Thing", "metrics": ["Load"]}],
+            match=[{"namespace": "AWS/Thing", "metrics": ["Load"]}],
         ),
         first=True,
     )
@@ -150,7 +150,7 @@ def test_planned_types_are_skipped_by_the_matcher() -> None:
     thing = alarm.model_copy(
         update={
             "metric": alarm.metric.model_copy(
-                update={"namespace": "Custom/Thing", "name": "Load", "dimensions": {"Host": "a"}}
+                update={"namespace": "AWS/Thing", "name": "Load", "dimensions": {"Host": "a"}}
             )
         }
     )
