@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.browser.helpers import chromium_missing_reason, launch_chromium
+from tests.measures import ARTIFACTS, measures_table
 
 # Fixture notebooks are inputs of tests, not tests themselves.
 collect_ignore_glob = ["fixtures/*"]
@@ -56,6 +57,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         else:
             group = file
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The catalogue scenarios' findings against their ground truth, with the seconds each
+    report took (tests/measures.py); only the controlling process prints it."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    text = measures_table(terminalreporter.config)
+    if text is None:
+        return
+    terminalreporter.write_sep("-", "catalogue scenarios: findings against the ground truth")
+    terminalreporter.write(text)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "catalog-measures.md").write_text(text, encoding="utf-8")
 
 
 def browser_required() -> bool:

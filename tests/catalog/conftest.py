@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from incident_lib.demo import alarm_event
 from incident_lib.findings import FindingsDoc
 from incident_lib.scenarios import build_store
 from incident_lib.store import Store
+from tests.measures import measures_folder
 
 
 @dataclass
@@ -56,7 +58,6 @@ def catalog_stores(tmp_path_factory: pytest.TempPathFactory):
 
 #: Every scenario investigated in this session, for the measures table.
 RUNS: dict[str, Investigated] = {}
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def _verdicts(run: Investigated) -> tuple[str, str, str]:
@@ -80,29 +81,31 @@ def _verdicts(run: Investigated) -> tuple[str, str, str]:
     return tuple("right" if ok else "WRONG" for ok in (onset_ok, culprit_ok, cause_ok))
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
-    """The measures table (alert type, scenario, findings against the truth, seconds to the
-    report), printed and kept in test-artifacts/catalog-measures.md."""
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """This process's rows of the measures table, for ``tests/conftest.py`` to print: one
+    JSON file per xdist worker in the run's base temporary folder."""
     if not RUNS:
         return
     from incident_lib.scenarios import SCENARIOS
 
-    lines = [
-        "| alert type | scenario | culprit in truth | onset | culprit | cause | seconds |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, run in sorted(RUNS.items(), key=lambda kv: SCENARIOS[kv[0]].alert_type):
+    rows = []
+    for name, run in RUNS.items():
         onset, culprit, cause = _verdicts(run)
-        has = "yes" if run.truth["culprit_event_id"] else "none"
-        lines.append(
-            f"| `{SCENARIOS[name].alert_type}` | `{name}` | {has} | {onset} | {culprit} | "
-            f"{cause} | {run.seconds:.1f} |"
+        rows.append(
+            {
+                "alert_type": SCENARIOS[name].alert_type,
+                "scenario": name,
+                "culprit": "yes" if run.truth["culprit_event_id"] else "none",
+                "onset_ok": onset,
+                "culprit_ok": culprit,
+                "cause_ok": cause,
+                "seconds": round(run.seconds, 1),
+            }
         )
-    text = "\n".join(lines) + "\n"
-    terminalreporter.write_sep("-", "catalogue scenarios: findings against the ground truth")
-    terminalreporter.write(text)
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "catalog-measures.md").write_text(text, encoding="utf-8")
+    folder = measures_folder(session.config)
+    folder.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (folder / f"{worker}.json").write_text(json.dumps(rows), encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
