@@ -1224,9 +1224,11 @@ def rejects_finding(case: Case) -> Finding | None:
         kind="cause",
         title=f"REJECT {status} since the onset: {sources} -> {dst}:{port}{groups}, "
         f"{part['per min since'].sum():,.0f} a minute",
-        detail=f"Traffic to {dst} port {port} that was accepted before is refused at "
-        f"{eni}.{allowed} Security groups are stateful: an inbound REJECT is a missing ingress "
-        "rule (or a network ACL).",
+        detail=f"Connections to {dst} port {port} from {sources} are refused at {eni} and were "
+        f"not refused before: either traffic that used to be accepted (a rule removed: see "
+        "Changes) or a client that never was allowed (a new host or job)."
+        f"{allowed} Security groups are stateful: an inbound REJECT is a missing ingress rule "
+        "(or a network ACL).",
         severity="critical",
         evidence=(
             Evidence(label="REJECT records by source, destination, port", ref="logs:rejects"),

@@ -10,6 +10,15 @@ scaling group, VPC flow logs), declared with the service kit (``services.py``,
   target slows alike, the load balancer answers some requests 504 itself, the group scales
   out late. Culprit: **none** (a target group attribute change 22 min before, a group size
   change 35 min before).
+- ``ec2_cpu_credits_exhausted``: steady traffic growth takes ``web-prod-asg``'s three
+  t3.medium (at the group's maximum size) past 80 % CPU and through their CPU credits.
+  Culprit: **none** (a launch template version not rolled out, a ModifyInstanceAttribute).
+- ``ec2_disk_debug_logging``: an SSM command sets one instance's log level to DEBUG; its root
+  volume fills with response bodies. Culprit: the SendCommand.
+- ``vpc_rejects_sg_revoked``: a RevokeSecurityGroupIngress on the database's security group
+  cuts the app's connections (default flow log format). Culprit: the revoke.
+- ``vpc_rejects_new_client``: a new job on a batch host connects to the database, which never
+  allowed it (custom flow log format). Culprit: **none** (a bastion rule added 24 min before).
 """
 
 from __future__ import annotations
@@ -711,4 +720,122 @@ SG_REVOKED = ServiceScenario(
     resources={"flow_log_group": FLOW_LOGS, "security_group": DB_SG},
 )
 
-ALL = tuple(s.register() for s in (BAD_DEPLOY, OVERLOAD, CPU_CREDITS, DISK_FULL, SG_REVOKED))
+# -- a new client the security group never allowed, custom flow log format, no culprit -------
+CUSTOM_FLOW_LOGS = "/vpc/prod/flow-logs-v5"
+V5_FORMAT = (
+    "${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} "
+    "${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${tcp-flags} "
+    "${flow-direction}"
+)
+BATCH_IP, BATCH_START = "10.0.3.15", at("12:20:00")
+_NEW_FLOWS = ("app_db", "scan", "batch")
+NEW_CLIENT = ServiceScenario(
+    name="vpc_rejects_new_client",
+    alert_type="vpc_rejects",
+    description="a new reporting job on a batch host starts connecting to the database its "
+    "security group never allowed: the REJECT count alarm fires; no culprit change",
+    start=START,
+    end=END,
+    requests=[
+        Requests("app_db", Traffic(100, 130, duration_ms=5), {f"{DB_IP}:5432": 1.0}, APP_IPS),
+        Requests(
+            "scan",
+            Traffic(10, 16, duration_ms=5),
+            {f"{ip}:{port}": 1.0 for ip in APP_IPS for port in (22, 23, 3389, 445)},
+            SCANNERS,
+        ),
+        # Next to nothing before the job starts (its traffic is the surge).
+        Requests("batch", Traffic(0.01, 0.01, duration_ms=5), {f"{DB_IP}:5432": 1.0}, [BATCH_IP]),
+    ],
+    effects=[
+        fail("scan", START, 1.0, status=0, outcome="reject"),
+        fail("batch", START, 1.0, status=0, outcome="reject"),
+        surge("batch", BATCH_START, 9000.0, ramp=minutes(1)),
+    ],
+    onset=BATCH_START,
+    metrics=[
+        Metric(
+            "VPC/FlowLogs",
+            "RejectCount",
+            {},
+            _NEW_FLOWS,
+            "count",
+            lambda f: f["outcome"] == "reject",
+        )
+    ],
+    logs=[
+        Logs(
+            CUSTOM_FLOW_LOGS,
+            flow,
+            h.flow_log_line(ENI_OF, log_format=V5_FORMAT, subnet_of={DB_IP: DB_SUBNET}),
+            stream_names=(f"{DB_ENI}-all",),
+        )
+        for flow in _NEW_FLOWS
+    ],
+    changes=[
+        api_change(
+            at("11:56:10"),
+            "AuthorizeSecurityGroupIngress",
+            "ec2.amazonaws.com",
+            [("AWS::EC2::SecurityGroup", DB_SG)],
+            {
+                "groupId": DB_SG,
+                "ipPermissions": {
+                    "items": [
+                        {
+                            "ipProtocol": "tcp",
+                            "fromPort": 5432,
+                            "toPort": 5432,
+                            "groups": {"items": [{"groupId": "sg-0bastion77aa11bb2"}]},
+                        }
+                    ]
+                },
+            },
+            who=PLATFORM,
+        ),
+    ],
+    calls=[
+        *h.flow_log_calls(
+            CUSTOM_FLOW_LOGS,
+            metric=("VPC/FlowLogs", "RejectCount"),
+            log_format=V5_FORMAT,
+            pattern="[vpc, subnet, instance, eni, source, destination, srcport, destport, "
+            "protocol, packets, bytes, windowstart, windowend, action=REJECT, flags, direction]",
+        ),
+        *h.network_calls(
+            {
+                DB_ENI: {
+                    "ip": DB_IP,
+                    "subnet": DB_SUBNET,
+                    "groups": [DB_SG],
+                    "description": "RDSNetworkInterface",
+                }
+            },
+            {
+                DB_SG: [
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 5432,
+                        "ToPort": 5432,
+                        "UserIdGroupPairs": [
+                            {"GroupId": APP_SG},
+                            {"GroupId": "sg-0bastion77aa11bb2"},
+                        ],
+                        "IpRanges": [],
+                    }
+                ]
+            },
+            {DB_SUBNET: DB_ACL},
+        ),
+    ],
+    alarm=AlarmOn("vpc-prod-reject-count", "VPC/FlowLogs", "RejectCount", {}, threshold=40),
+    cause=f"a new reporting job on {BATCH_IP} connects to {DB_IP}:5432, which the database's "
+    f"security group {DB_SG} never allowed from it; no change (an ingress rule added for the "
+    "bastion 24 min before is ruled out)",
+    must_say=[BATCH_IP, "5432", "No related change found"],
+    resources={"flow_log_group": CUSTOM_FLOW_LOGS, "security_group": DB_SG},
+)
+
+ALL = tuple(
+    s.register() for s in (BAD_DEPLOY, OVERLOAD, CPU_CREDITS, DISK_FULL, SG_REVOKED, NEW_CLIENT)
+)

@@ -14,6 +14,7 @@ computed from the streams.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -538,28 +539,49 @@ def host_logs(
 
 # -- VPC flow logs -----------------------------------------------------------------------------
 def flow_log_line(
-    eni_of: Mapping[str, str], *, account: str = ACCOUNT
+    eni_of: Mapping[str, str],
+    *,
+    account: str = ACCOUNT,
+    log_format: str = "",
+    vpc: str = "vpc-0f1e2d3c4b5a69788",
+    subnet_of: Mapping[str, str] | None = None,
 ) -> Callable[[Mapping[str, Any]], str]:
-    """A default-format (version 2) flow log record per row: ``client`` is the source address,
-    ``kind`` ``"dst:port"``, ``reject`` outcomes are REJECT; the interface is the one that
-    saw the packet (``eni_of`` the destination address, else the source's)."""
+    """A flow log record per row in ``log_format`` (default: the version 2 default format):
+    ``client`` is the source address, ``kind`` ``"dst:port"``, ``reject`` outcomes are
+    REJECT; the interface is the one that saw the packet (``eni_of`` the destination address,
+    else the source's); a field the row does not give is ``-``, as AWS writes it."""
+    fmt = log_format or DEFAULT_FLOW_FORMAT
+    subnets = dict(subnet_of or {})
 
     def line(row: Mapping[str, Any]) -> str:
         dst, _, port = str(row["kind"]).partition(":")
         src = str(row["client"])
         rid = str(row["request_id"])
-        srcport = 32768 + int(rid[:4], 16) % 28000
-        packets = (
-            1 + int(rid[4:6], 16) % 3 if row["outcome"] == "reject" else 6 + int(rid[4:6], 16) % 40
-        )
-        size = packets * (60 if row["outcome"] == "reject" else 420)
+        rejected = row["outcome"] == "reject"
+        packets = 1 + int(rid[4:6], 16) % 3 if rejected else 6 + int(rid[4:6], 16) % 40
         t0 = int(pd.Timestamp(row["time"]).timestamp())
-        action = "REJECT" if row["outcome"] == "reject" else "ACCEPT"
         eni = eni_of.get(dst) or eni_of.get(src) or "eni-0000000000000000"
-        return (
-            f"2 {account} {eni} {src} {dst} {srcport} {port} 6 {packets} {size} "
-            f"{t0} {t0 + 60} {action} OK"
-        )
+        values = {
+            "version": "2" if not log_format else "5",
+            "account-id": account,
+            "interface-id": eni,
+            "srcaddr": src,
+            "dstaddr": dst,
+            "srcport": str(32768 + int(rid[:4], 16) % 28000),
+            "dstport": port,
+            "protocol": "6",
+            "packets": str(packets),
+            "bytes": str(packets * (60 if rejected else 420)),
+            "start": str(t0),
+            "end": str(t0 + 60),
+            "action": "REJECT" if rejected else "ACCEPT",
+            "log-status": "OK",
+            "vpc-id": vpc,
+            "subnet-id": subnets.get(dst, "-"),
+            "tcp-flags": "2" if rejected else "19",
+            "flow-direction": "ingress",
+        }
+        return re.sub(r"\$\{([a-z0-9-]+)\}", lambda m: values.get(m.group(1), "-"), fmt)
 
     return line
 
@@ -701,6 +723,8 @@ def flow_log_calls(
     metric: tuple[str, str],
     flow_log_id: str = "fl-0a1b2c3d4e5f60718",
     vpc: str = "vpc-0f1e2d3c4b5a69788",
+    log_format: str = "",
+    pattern: str = "",
 ) -> list[Call]:
     """DescribeMetricFilters (the REJECT count on ``group``: ``metric`` namespace and name) and
     DescribeFlowLogs (the VPC's flow log into ``group``, default format)."""
@@ -713,7 +737,8 @@ def flow_log_calls(
                 "metricFilters": [
                     {
                         "filterName": "flowlogs-rejects",
-                        "filterPattern": "[version, account, eni, source, destination, srcport, "
+                        "filterPattern": pattern
+                        or "[version, account, eni, source, destination, srcport, "
                         "destport, protocol, packets, bytes, windowstart, windowend, "
                         "action=REJECT, flowlogstatus]",
                         "metricTransformations": [
@@ -738,7 +763,7 @@ def flow_log_calls(
                         "TrafficType": "ALL",
                         "LogDestinationType": "cloud-watch-logs",
                         "LogGroupName": group,
-                        "LogFormat": DEFAULT_FLOW_FORMAT,
+                        "LogFormat": log_format or DEFAULT_FLOW_FORMAT,
                         "MaxAggregationInterval": 60,
                         "FlowLogStatus": "ACTIVE",
                         "DeliverLogsStatus": "SUCCESS",
