@@ -24,39 +24,10 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 
-#: Files whose cases go to the xdist workers one by one: each is a papermill run that shares
-#: nothing worth keeping on one worker, and together they are minutes of work.
-SPREAD_FILES = frozenset(
-    {
-        "tests/runbook_import/test_runbook_notebooks.py",
-        "tests/catalog/test_from_alarm.py",
-        "tests/test_generic_corpus.py",
-    }
-)
-#: Files whose cases go to the workers grouped by one parameter: a scenario is investigated
-#: once per worker and its checks read that one run.
-GROUP_BY_PARAM = {"tests/catalog/test_catalog_scenarios.py": "run"}
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark notebooks; give each test its xdist group (``--dist loadgroup``, pyproject's
-    addopts): its file, as ``--dist loadfile`` would (module fixtures built once), except
-    for the long parametrised files above, which are spread so that no worker is left with
-    one of them while the other idles."""
     for item in items:
         if str(item.fspath).endswith(".ipynb"):
             item.add_marker(pytest.mark.notebooks)
-        if item.get_closest_marker("xdist_group"):
-            continue
-        file = item.nodeid.split("::", 1)[0]
-        if file in SPREAD_FILES:
-            group = item.nodeid
-        elif file in GROUP_BY_PARAM:
-            params = getattr(getattr(item, "callspec", None), "params", {})
-            group = f"{file}:{params.get(GROUP_BY_PARAM[file], '')}"
-        else:
-            group = file
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
