@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from incident_lib.scenarios import catalog_ecs as _catalog_ecs  # noqa: F401 - registers
 from incident_lib.scenarios import catalog_incidents as _catalog  # noqa: F401 - registers
 from incident_lib.scenarios import lambda_errors as _lambda_errors  # noqa: F401 - registers
 from incident_lib.scenarios import lambda_incidents as _lambda_incidents  # noqa: F401 - registers

@@ -1,0 +1,513 @@
+"""Steps of the ECS and Prometheus notebooks (``prom_error_rate``, ``prom_latency``,
+``ecs_service``, ``ecs_resources``): the Prometheus alert's own expression and labels, the
+breakdowns of what it measures, the ECS service's deployments, task definitions and stopped
+tasks, and the findings built from them.
+
+Like :mod:`incident_lib.steps`, these take what a notebook cell fetched with the ``case``
+verbs and return a table, a figure or a finding; what a step concludes is kept in
+``case.state`` for the findings.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from incident_lib.errors import NoDataError
+from incident_lib.findings import Evidence, Finding
+from incident_lib.notebook import Case
+
+__all__ = [
+    "BREAKDOWN_LABELS",
+    "active_service",
+    "alert_facts",
+    "alert_labels",
+    "breakdown_finding",
+    "breakdown_queries",
+    "breakdown_table",
+    "cluster_names",
+    "deployments_table",
+    "image_finding",
+    "own_series",
+    "parse_labels",
+    "selectors",
+    "service_matchers",
+    "split_rule",
+    "task_definition_changes",
+]
+
+#: Labels a service's HTTP series are commonly broken down by (prometheus-client, the
+#: OpenTelemetry and Micrometer conventions), after the ones the alert's expression groups on.
+BREAKDOWN_LABELS = (
+    "type",
+    "handler",
+    "route",
+    "path",
+    "uri",
+    "endpoint",
+    "method",
+    "status",
+    "code",
+    "status_code",
+    "instance",
+)
+_COMPARISONS = {">", "<", ">=", "<=", "==", "!="}
+
+
+# -- the alert ---------------------------------------------------------------------------------
+def alert_labels(case: Case) -> dict[str, str]:
+    """The alert's labels (``alertname`` included); for a CloudWatch alarm, its dimensions."""
+    p = case.alarm.prometheus
+    if p is not None:
+        return dict(p.labels)
+    m = case.alarm.metric
+    return dict(m.dimensions) if m is not None else {}
+
+
+def alert_facts(case: Case) -> pd.DataFrame:
+    """What fired: the alert's name, state, start, labels, annotations, expression and where
+    it came from, as a two-column table."""
+    a, p = case.alarm, case.alarm.prometheus
+    if p is None:
+        raise NoDataError("not a Prometheus alert")
+    rows: list[tuple[str, Any]] = [
+        ("Alert", a.name),
+        ("Status", p.status),
+        ("Firing since", a.state_change_time.isoformat()),
+        ("Labels", ", ".join(f"{k}={v}" for k, v in sorted(p.labels.items()))),
+    ]
+    rows += [(f"Annotation {k}", v) for k, v in sorted(p.annotations.items())]
+    rows += [
+        ("Expression", p.expression or "(unknown: the generator URL has no g0.expr)"),
+        ("Generator", p.generator_url or ""),
+        ("Receiver / delivery", f"{p.receiver or '?'} / {p.delivery}"),
+    ]
+    return pd.DataFrame(rows, columns=["", "value"]).astype({"value": str})
+
+
+def split_rule(expr: str) -> tuple[str, str | None, float | None]:
+    """An alerting expression split into the measured part, the comparison and the threshold:
+    ``a / b > 0.1`` -> ``("a / b", ">", 0.1)``; an expression without a comparison against a
+    number is returned whole with no threshold."""
+    import promql_parser as pp
+
+    try:
+        tree = pp.parse(expr)
+    except (ValueError, TypeError) as exc:
+        raise NoDataError(f"the alert's expression is not PromQL: {exc}") from None
+    while isinstance(tree, pp.ParenExpr):
+        tree = tree.expr
+    if isinstance(tree, pp.BinaryExpr) and str(tree.op).strip() in _COMPARISONS:
+        if isinstance(tree.rhs, pp.NumberLiteral):
+            return str(tree.lhs), str(tree.op).strip(), float(tree.rhs.val)
+        if isinstance(tree.lhs, pp.NumberLiteral):  # 0.1 < a / b
+            flipped = {">": "<", "<": ">", ">=": "<=", "<=": ">="}.get(str(tree.op).strip())
+            return str(tree.rhs), flipped or str(tree.op).strip(), float(tree.lhs.val)
+    return str(tree), None, None
+
+
+_RANGE = re.compile(r"\[(\d+(?:ms|[smhdwy]))(?=[\]:])")
+
+
+def sharper(expr: str, window: str = "2m") -> str:
+    """The expression with its rate windows narrowed to ``window`` (``rate(x[5m])`` ->
+    ``rate(x[2m])``): the same measure, less smoothed, so the onset is placed to the minute
+    rather than spread over the rule's five-minute window."""
+    return _RANGE.sub(f"[{window}", expr)
+
+
+def failing_per_minute(expr: str) -> str:
+    """For a ratio ``failing / total`` (an error rate), the failing part per minute over
+    2-minute windows: a count that leaves zero when errors start, where the onset is placed
+    most sharply; for any other expression, :func:`sharper` of it."""
+    import promql_parser as pp
+
+    tree = pp.parse(expr)
+    while isinstance(tree, pp.ParenExpr):
+        tree = tree.expr
+    if isinstance(tree, pp.BinaryExpr) and str(tree.op).strip() == "/":
+        return f"60 * ({sharper(str(tree.lhs))})"
+    return sharper(str(tree))
+
+
+def quantile_of(expr: str, default: float = 0.95) -> float:
+    """The quantile of the expression's ``histogram_quantile`` (``0.95``), else ``default``."""
+    import promql_parser as pp
+
+    for node in _walk(pp.parse(expr)):
+        if isinstance(node, pp.Call) and node.func.name == "histogram_quantile":
+            arg = node.args[0]
+            if isinstance(arg, pp.NumberLiteral):
+                return float(arg.val)
+    return default
+
+
+def _walk(node: Any) -> Iterable[Any]:
+    yield node
+    for attr in ("expr", "lhs", "rhs", "vector_selector", "param"):
+        child = getattr(node, attr, None)
+        if child is not None and not isinstance(child, str | int | float):
+            yield from _walk(child)
+    for child in getattr(node, "args", None) or []:
+        yield from _walk(child)
+
+
+def selectors(expr: str, *, numerator: bool = False) -> list[str]:
+    """The vector selectors an expression reads, as written (``name{a="b"}``), once each;
+    ``numerator``: of a ratio ``a / b`` only those of ``a`` (the failing part of an error
+    ratio)."""
+    import promql_parser as pp
+
+    tree = pp.parse(expr)
+    while isinstance(tree, pp.ParenExpr):
+        tree = tree.expr
+    if numerator and isinstance(tree, pp.BinaryExpr) and str(tree.op).strip() == "/":
+        tree = tree.lhs
+    out: dict[str, None] = {}
+    for node in _walk(tree):
+        if isinstance(node, pp.VectorSelector):
+            out.setdefault(str(node), None)
+    return list(out)
+
+
+def group_labels(expr: str) -> list[str]:
+    """The labels the expression's aggregations keep (``sum by (type)`` -> ``["type"]``)."""
+    import promql_parser as pp
+
+    out: dict[str, None] = {}
+    for node in _walk(pp.parse(expr)):
+        mod = getattr(node, "modifier", None)
+        if isinstance(node, pp.AggregateExpr) and mod is not None and "by" in str(mod):
+            for label in mod.labels:
+                if label != "le":
+                    out.setdefault(str(label), None)
+    return list(out)
+
+
+def service_matchers(expr: str) -> str:
+    """The equality matchers of the expression's first selector (the service it is about:
+    ``service="x",job="y"``), for the runbook's other queries on the same service."""
+    import promql_parser as pp
+
+    for node in _walk(pp.parse(expr)):
+        if isinstance(node, pp.VectorSelector):
+            parts = [
+                f'{m.name}="{m.value}"'
+                for m in node.matchers.matchers
+                if str(m.op) == "MatchOp.Equal" and m.name != "__name__"
+            ]
+            return ",".join(parts)
+    return ""
+
+
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_labels(label: str) -> dict[str, str]:
+    """A series label as :func:`~incident_lib.sources.prometheus.series_label` prints it
+    (``name{a="1", b="2"}``) back into its labels."""
+    return {k: v.replace('\\"', '"') for k, v in _LABEL.findall(str(label))}
+
+
+def own_series(case: Case, frame: pd.DataFrame, qid: str) -> pd.DataFrame:
+    """The rows of query ``qid`` for the alert's own series: those whose labels all have the
+    alert's values (an expression grouped by ``service`` returns one series per service; the
+    alert is one of them). Kept under ``qid`` for :meth:`Case.series` and the findings."""
+    part = frame[frame["id"] == qid]
+    if part.empty:
+        raise NoDataError(f"the alert's expression returned no series in the window ({qid})")
+    labels = alert_labels(case)
+    keep = [
+        lab
+        for lab in part["label"].unique()
+        if all(labels.get(k) == v for k, v in parse_labels(lab).items())
+    ]
+    if not keep:
+        raise NoDataError(
+            f"none of the {part['label'].nunique()} series of the expression has the alert's labels"
+        )
+    own = part[part["label"] == keep[0]]
+    case._series[qid] = own  # the alert's series is the one the findings read
+    return own
+
+
+def log_split(case: Case) -> pd.Timestamp:
+    """Where the error logs' baseline ends: the earliest time the onset may have started
+    (a ``rate(...[5m])`` series places it to within a step), else the incident's start."""
+    from incident_lib.steps import incident_start
+
+    found = case.state.get("onset")
+    if found is not None and found.earliest is not None:
+        return min(found.earliest, found.time)
+    return incident_start(case)
+
+
+# -- breakdowns --------------------------------------------------------------------------------
+def breakdown_queries(
+    expr: str, *, histogram: bool = False, quantile: float = 0.95, extra: Sequence[str] = ()
+) -> dict[str, str]:
+    """One query per label to break what the alert measures down by: the labels its
+    expression groups on first, then :data:`BREAKDOWN_LABELS`. For a ratio, the failing part
+    (the numerator's selectors) per second; for a latency (``histogram``), the quantile per
+    label over the ``_bucket`` selector."""
+    labels = list(dict.fromkeys([*group_labels(expr), *extra, *BREAKDOWN_LABELS]))
+    sels = selectors(expr, numerator=not histogram)
+    if histogram:
+        sels = [s for s in sels if "_bucket" in s] or sels
+    if not sels:
+        raise NoDataError("the alert's expression reads no series")
+    sel = sels[0]
+    out = {}
+    for label in labels:
+        if histogram:
+            out[f"by_{label}"] = (
+                f"histogram_quantile({quantile:g}, sum by (le, {label}) (rate({sel}[5m])))"
+            )
+        else:
+            out[f"by_{label}"] = f"sum by ({label}) (rate({sel}[5m]))"
+    return out
+
+
+def breakdown_table(case: Case, frame: pd.DataFrame, *, unit: str = "/s") -> pd.DataFrame:
+    """Per breakdown label and value: the mean in the hour before the incident and since it,
+    and each value's share of the total since (for a rate). Labels with a single value (or
+    absent from the series) are left out. Kept for :func:`breakdown_finding`."""
+    from incident_lib.steps import incident_start
+
+    if frame.empty:
+        raise NoDataError("no series to break down")
+    start = incident_start(case)
+    rows = []
+    for qid, part in frame.groupby("id", sort=False):
+        label = str(qid).removeprefix("by_")
+        values = {lab: parse_labels(lab).get(label) for lab in part["label"].unique()}
+        if sum(v is not None for v in values.values()) < 2:
+            continue
+        for lab, value in values.items():
+            if value is None:
+                continue
+            s = part[part["label"] == lab].set_index("timestamp")["value"]
+            before = s[(s.index < start) & (s.index >= start - pd.Timedelta(hours=1))]
+            since = s[s.index >= start]
+            if since.empty:  # a series that ended before the incident (a replaced task)
+                continue
+            rows.append(
+                {
+                    "label": label,
+                    "value": value,
+                    "before": round(float(before.mean()), 4) if len(before) else 0.0,
+                    "since": round(float(since.mean()), 4) if len(since) else 0.0,
+                    "peak": round(float(since.max()), 4) if len(since) else 0.0,
+                }
+            )
+    if not rows:
+        raise NoDataError("the series carry none of the breakdown labels with several values")
+    table = pd.DataFrame(rows)
+    totals = table.groupby("label")["since"].transform("sum").clip(lower=1e-12)
+    table["share_since_%"] = (100 * table["since"] / totals).round(1)
+    table["unit"] = unit
+    table = table.sort_values(["label", "since"], ascending=[True, False], ignore_index=True)
+    case.state["prom_breakdown"] = table
+    return table
+
+
+def breakdown_finding(
+    case: Case, *, what: str = "failures", concentrated: float = 60.0, ratio: bool = True
+) -> list[Finding]:
+    """Where the incident concentrates, per label (a handler, an error type, a task): for a
+    rate (``ratio``) the value carrying most of it since the onset; for a latency, the values
+    that slowed by half or more against the hour before while others did not."""
+    table = case.state.get("prom_breakdown")
+    if table is None or table.empty:
+        return []
+    out = []
+    for label, part in table.groupby("label", sort=False):
+        part = part.sort_values("since", ascending=False)
+        top = part.iloc[0]
+        ev = (Evidence(label=f"breakdown by {label}", ref=f"promql:by_{label}"),)
+        detail = "; ".join(
+            f"{r.value}: {r.before:g} before, {r.since:g} since" for r in part.head(6).itertuples()
+        )
+        if ratio:
+            grew = top["since"] > 2 * max(top["before"], 1e-9)
+            if top["share_since_%"] >= concentrated and grew and len(part) > 1:
+                out.append(
+                    Finding(
+                        kind="breakdown",
+                        title=f"{what.capitalize()} concentrated on {label}={top['value']}: "
+                        f"{top['share_since_%']:.0f}% of them since the onset "
+                        f"({top['since']:g}{top['unit']}, {top['before']:g} before)",
+                        detail=f"Per {label}: {detail}.",
+                        severity="warning",
+                        evidence=ev,
+                        data={"label": str(label), "value": str(top["value"])},
+                    )
+                )
+        else:
+            slowed = part[part["since"] >= 1.5 * part["before"].clip(lower=1e-9)]
+            steady = part[part["since"] < 1.5 * part["before"].clip(lower=1e-9)]
+            if len(slowed) and len(steady):
+                names = ", ".join(str(v) for v in slowed["value"])
+                out.append(
+                    Finding(
+                        kind="breakdown",
+                        title=f"Slower since the onset: {label} {names}; "
+                        f"{', '.join(str(v) for v in steady['value'])} unchanged",
+                        detail=f"{what} per {label}: {detail}.",
+                        severity="warning",
+                        evidence=ev,
+                        data={"label": str(label), "values": list(map(str, slowed["value"]))},
+                    )
+                )
+    return out
+
+
+# -- ECS ---------------------------------------------------------------------------------------
+def cluster_names(listed: Mapping[str, Any]) -> list[str]:
+    """The cluster names of an ``ecs list-clusters`` answer."""
+    names = [str(arn).rsplit("/", 1)[-1] for arn in listed.get("clusterArns", [])]
+    if not names:
+        raise NoDataError("ecs list-clusters lists no cluster")
+    return names
+
+
+def active_service(answer: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The service of a ``describe-services`` answer, unless missing or INACTIVE."""
+    found = [s for s in answer.get("services", []) if s.get("status") != "INACTIVE"]
+    return dict(found[0]) if found else None
+
+
+def _revision(arn: str) -> str:
+    """``arn:...:task-definition/family:15`` -> ``family:15``."""
+    return str(arn).rsplit("/", 1)[-1]
+
+
+def deployments_table(described: Mapping[str, Any]) -> pd.DataFrame:
+    """The service's deployments (newest first): status, rollout state and reason, task
+    definition revision, desired/running/pending/failed tasks, when created and updated."""
+    rows = [
+        {
+            "status": d.get("status"),
+            "rollout": d.get("rolloutState", ""),
+            "task_definition": _revision(d.get("taskDefinition", "")),
+            "desired": d.get("desiredCount"),
+            "running": d.get("runningCount"),
+            "pending": d.get("pendingCount"),
+            "failed_tasks": d.get("failedTasks", 0),
+            "created": pd.to_datetime(d.get("createdAt"), utc=True),
+            "updated": pd.to_datetime(d.get("updatedAt"), utc=True),
+            "reason": d.get("rolloutStateReason", ""),
+        }
+        for d in described.get("deployments", [])
+    ]
+    if not rows:
+        raise NoDataError("the service lists no deployment")
+    return pd.DataFrame(rows).sort_values("created", ascending=False, ignore_index=True)
+
+
+def service_events(described: Mapping[str, Any], case: Case) -> pd.DataFrame:
+    """The service's event messages in the window (ECS keeps the latest 100)."""
+    rows = [
+        {"time": pd.to_datetime(e.get("createdAt"), utc=True), "message": e.get("message", "")}
+        for e in described.get("events", [])
+    ]
+    frame = pd.DataFrame(rows, columns=["time", "message"])
+    if frame.empty:
+        raise NoDataError("no service events")
+    frame = frame[(frame["time"] >= case.start) & (frame["time"] <= case.end)]
+    return frame.sort_values("time", ascending=False, ignore_index=True)
+
+
+def previous_revisions(case: Case, described: Mapping[str, Any]) -> list[str]:
+    """``family:revision`` of the service's task definition now and of the revisions the
+    window's changes (RegisterTaskDefinition, UpdateService) name, oldest first, and the one
+    before the current when none does: what to compare."""
+    current = _revision(described.get("taskDefinition", ""))
+    revs = [_revision(d.get("taskDefinition", "")) for d in described.get("deployments", [])]
+    family, _, number = current.rpartition(":")
+    if family and number.isdigit() and int(number) > 1:
+        revs.append(f"{family}:{int(number) - 1}")
+    revs.append(current)
+    ordered = sorted({r for r in revs if r}, key=lambda r: int(r.rpartition(":")[2] or 0))
+    return ordered
+
+
+def _pair(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    return f"{old.get('family')}:{old.get('revision')} → {new.get('family')}:{new.get('revision')}"
+
+
+def task_definition_changes(definitions: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Consecutive task definition revisions compared, container by container: image, CPU,
+    memory (hard and soft limits), environment variables added, removed or changed. Kept for
+    :func:`image_finding`."""
+    rows = []
+    defs = [d.get("taskDefinition", d) for d in definitions]
+    for old, new in itertools.pairwise(defs):
+        before = {c["name"]: c for c in old.get("containerDefinitions", [])}
+        for c in new.get("containerDefinitions", []):
+            was = before.get(c["name"], {})
+            what = _pair(old, new)
+            for key in ("image", "cpu", "memory", "memoryReservation"):
+                if was.get(key) != c.get(key):
+                    rows.append(
+                        {
+                            "revisions": what,
+                            "container": c["name"],
+                            "setting": key,
+                            "before": was.get(key),
+                            "after": c.get(key),
+                        }
+                    )
+            env_old = {e["name"]: e.get("value") for e in was.get("environment", [])}
+            env_new = {e["name"]: e.get("value") for e in c.get("environment", [])}
+            for name in sorted(set(env_old) | set(env_new)):
+                if env_old.get(name) != env_new.get(name):
+                    rows.append(
+                        {
+                            "revisions": what,
+                            "container": c["name"],
+                            "setting": f"environment {name}",
+                            "before": env_old.get(name),
+                            "after": env_new.get(name),
+                        }
+                    )
+        for key in ("cpu", "memory"):
+            if old.get(key) != new.get(key):
+                rows.append(
+                    {
+                        "revisions": _pair(old, new),
+                        "container": "(task)",
+                        "setting": key,
+                        "before": old.get(key),
+                        "after": new.get(key),
+                    }
+                )
+    frame = pd.DataFrame(rows, columns=["revisions", "container", "setting", "before", "after"])
+    frame = frame.astype(str)
+    return frame
+
+
+def image_finding(case: Case, changes: pd.DataFrame) -> Finding | None:
+    """What the newest revision changed (image, limits, environment), as a finding tied to the
+    culprit when the change ranking named a deploy of the service, else informational."""
+    if changes is None or changes.empty:
+        return None
+    last = changes[changes["revisions"] == changes["revisions"].iloc[-1]]
+    parts = [f"{r.setting} {r.before} → {r.after}" for r in last.itertuples()]
+    culprit = case.state.get("ranked_changes")
+    named = (
+        culprit is not None
+        and not culprit.empty
+        and str(culprit.iloc[0].get("status", "")) == "candidate"
+    )
+    return Finding(
+        kind="deploy_contents",
+        title=f"Task definition {last['revisions'].iloc[0]} changed: {'; '.join(parts)}",
+        detail="From describe-task-definition of the revisions before and after the deploy.",
+        severity="warning" if named else "info",
+        evidence=(Evidence(label="task definitions", ref="aws:ecs:DescribeTaskDefinition"),),
+    )
