@@ -511,3 +511,131 @@ def image_finding(case: Case, changes: pd.DataFrame) -> Finding | None:
         severity="warning" if named else "info",
         evidence=(Evidence(label="task definitions", ref="aws:ecs:DescribeTaskDefinition"),),
     )
+
+
+# -- stopped tasks ----------------------------------------------------------------------------
+def task_ids(listed: Mapping[str, Any]) -> list[str]:
+    """The task ARNs of an ``ecs list-tasks`` answer (describe-tasks takes 100 at a time)."""
+    arns = [str(a) for a in listed.get("taskArns", [])]
+    if not arns:
+        raise NoDataError("no stopped task (ECS shows stopped tasks for about an hour)")
+    return arns[:100]
+
+
+def last_stopped(case: Case, n: int = 3) -> list[str]:
+    """The ids of the ``n`` tasks that stopped last (from :func:`stopped_table`)."""
+    table = case.state.get("stopped_tasks")
+    if table is None or table.empty:
+        raise NoDataError("no stopped task")
+    return list(dict.fromkeys(table["task"]))[:n]
+
+
+def stopped_table(case: Case, described: Mapping[str, Any]) -> pd.DataFrame:
+    """Each stopped task (``describe-tasks``): its revision, when it started and stopped, how
+    long it ran, ECS' stop code and reason, and each container's exit code and reason. Kept
+    for :func:`stopped_finding`."""
+    rows = []
+    for t in described.get("tasks", []):
+        started = pd.to_datetime(t.get("startedAt"), utc=True)
+        stopped = pd.to_datetime(t.get("stoppingAt") or t.get("stoppedAt"), utc=True)
+        for c in t.get("containers", []) or [{}]:
+            rows.append(
+                {
+                    "task": str(t.get("taskArn", "")).rsplit("/", 1)[-1],
+                    "task_definition": _revision(t.get("taskDefinitionArn", "")),
+                    "started": started,
+                    "stopped": stopped,
+                    "ran_s": (stopped - started).total_seconds()
+                    if pd.notna(started) and pd.notna(stopped)
+                    else None,
+                    "stop_code": t.get("stopCode", ""),
+                    "stopped_reason": t.get("stoppedReason", ""),
+                    "container": c.get("name", ""),
+                    "exit_code": c.get("exitCode"),
+                    "container_reason": c.get("reason", ""),
+                }
+            )
+    if not rows:
+        raise NoDataError("describe-tasks returned no task")
+    table = pd.DataFrame(rows).sort_values("stopped", ascending=False, ignore_index=True)
+    case.state["stopped_tasks"] = table
+    return table
+
+
+def stopped_summary(case: Case) -> pd.DataFrame:
+    """The stopped tasks grouped by revision, reason and exit code: how many, first and last,
+    how long they ran (median)."""
+    table = case.state.get("stopped_tasks")
+    if table is None or table.empty:
+        raise NoDataError("no stopped task")
+    keys = ["task_definition", "stop_code", "stopped_reason", "exit_code", "container_reason"]
+    grouped = (
+        table.fillna({"exit_code": -1})
+        .groupby(keys, dropna=False)
+        .agg(
+            tasks=("task", "nunique"),
+            first=("stopped", "min"),
+            last=("stopped", "max"),
+            median_ran_s=("ran_s", "median"),
+        )
+        .reset_index()
+        .sort_values("tasks", ascending=False, ignore_index=True)
+    )
+    grouped["exit_code"] = grouped["exit_code"].map(lambda v: "" if v == -1 else int(v))
+    case.state["stopped_summary"] = grouped
+    return grouped
+
+
+def _exit_text(code: Any, reason: str) -> str:
+    if code in ("", None):
+        return reason or "no exit code"
+    meaning = {
+        137: " (SIGKILL: out of memory or killed)",
+        139: " (SIGSEGV)",
+        143: " (SIGTERM)",
+        1: " (the application exited with an error)",
+    }.get(int(code), "")
+    return f"exit code {int(code)}{meaning}" + (f", {reason}" if reason else "")
+
+
+def stopped_finding(case: Case) -> Finding | None:
+    """The tasks that stopped since the incident started, by revision and reason: a revision
+    whose tasks all exit soon after they start is crash-looping."""
+    from incident_lib.steps import incident_start
+
+    table = case.state.get("stopped_tasks")
+    if table is None or table.empty:
+        return None
+    since = table[table["stopped"] >= incident_start(case) - pd.Timedelta(minutes=2)]
+    if since.empty:
+        return Finding(
+            kind="stopped_tasks_quiet",
+            title="No task stopped since the incident started",
+            severity="info",
+            evidence=(Evidence(label="stopped tasks", ref="aws:ecs:DescribeTasks"),),
+        )
+    top = (
+        since.fillna({"exit_code": -1, "container_reason": ""})
+        .groupby(["task_definition", "stopped_reason", "exit_code", "container_reason"])
+        .agg(tasks=("task", "nunique"), ran=("ran_s", "median"), first=("stopped", "min"))
+        .sort_values("tasks", ascending=False)
+    )
+    (rev, reason, code, creason), row = next(iter(top.iterrows()))
+    code = "" if code == -1 else code
+    looping = row["ran"] is not None and row["ran"] < 120 and row["tasks"] >= 3
+    title = (
+        f"{int(row['tasks'])} tasks of {rev} stopped since {row['first']:%H:%M} UTC: "
+        f"{reason} ({_exit_text(code, creason)})"
+        + (f", each after about {row['ran']:.0f} s: crash-looping" if looping else "")
+    )
+    others = ", ".join(f"{k[0]}: {int(v['tasks'])}" for k, v in top.iloc[1:].iterrows())
+    return Finding(
+        kind="cause" if looping else "stopped_tasks",
+        title=title,
+        detail=f"Stopped tasks since the incident: {len(since['task'].unique())}"
+        + (f"; others: {others}" if others else ""),
+        severity="critical" if looping else "warning",
+        time=row["first"],
+        evidence=(Evidence(label="stopped tasks", ref="aws:ecs:DescribeTasks"),),
+        data={"task_definition": str(rev), "exit_code": code, "tasks": int(row["tasks"])},
+    )

@@ -483,7 +483,8 @@ def _indexer_pending(ctx: Context) -> np.ndarray:
     return np.where(ctx.index >= I_STOP_OLD.floor("min"), 2.0 - I_CRASH.running(ctx.index), 0.0)
 
 
-_I_STOPPED = I_CRASH.tasks()
+# What ECS shows when the on-call looks, 15 min after the page (12:22:40).
+_I_STOPPED = [t for t in I_CRASH.tasks() if t.stopped <= at("12:37:00")]
 CRASHLOOP = e.EcsScenario(
     name="ecs_service_bad_env_crashloop",
     alert_type="ecs_service",
@@ -578,7 +579,7 @@ CRASHLOOP = e.EcsScenario(
             ],
         ),
         *e.describe_task_definitions(I_TD7, I_TD8),
-        *e.stopped_tasks(INDEXER_CLUSTER, INDEXER, INDEXER, _I_STOPPED[-40:]),
+        *e.stopped_tasks(INDEXER_CLUSTER, INDEXER, INDEXER, _I_STOPPED[::-1]),
     ],
     alarm=AlarmOn(
         "doc-indexer-running-tasks",
@@ -600,6 +601,122 @@ CRASHLOOP = e.EcsScenario(
 )
 
 
-ALL = (BAD_IMAGE, DB_SLOWDOWN)
+# -- ecs_resources: a memory leak, no change of ours -----------------------------------------------
+EMBED = "embedding-api"
+EMBED_CLUSTER = "ml-prod"
+M_START, M_END = at("11:00:00"), at("12:50:00")
+M_DEPLOY = at("11:08:20")
+M_LEAK = at("12:00:00")
+M_TD30 = e.TaskDefinition(
+    EMBED,
+    30,
+    f"{r.ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{EMBED}:1.12.0",
+    cpu=1024,
+    memory=2048,
+    environment={"CACHE_TTL_S": "600"},
+    registered=at("06:40:12"),
+)
+M_TD31 = e.TaskDefinition(
+    EMBED,
+    31,
+    f"{r.ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{EMBED}:1.12.1",
+    cpu=1024,
+    memory=2048,
+    environment={"CACHE_TTL_S": "600"},
+    registered=M_DEPLOY - pd.Timedelta(seconds=35),
+)
+LEAK = e.MemoryLeak(
+    EMBED, EMBED, 31, since=M_DEPLOY + pd.Timedelta(seconds=50), start=M_LEAK, end=M_END
+)
+EMBED_DIMS = {"ClusterName": EMBED_CLUSTER, "ServiceName": EMBED}
+M_DEPLOYMENTS = (
+    e.Deployment(30, M_START - pd.Timedelta(hours=5), LEAK.since, tasks=3),
+    e.Deployment(31, LEAK.since, None, tasks=3),
+)
+# What ECS shows when the on-call looks, 15 min after the page (about 12:31).
+_M_STOPPED = LEAK.stopped(before=at("12:42:00"))
+M_PERF_GROUP = f"/aws/ecs/containerinsights/{EMBED_CLUSTER}/performance"
+MEMORY_LEAK = e.EcsScenario(
+    name="ecs_resources_memory_leak",
+    alert_type="ecs_resources",
+    description="embedding-api's tasks leak memory from 12:00 until OOM kills (exit 137); a "
+    "clean deploy 50 min before: no culprit",
+    start=M_START,
+    end=M_END,
+    requests=[
+        Requests(
+            "api", Traffic(40, 80, duration_ms=95), {"POST /embed": 0.85, "POST /embed/batch": 0.15}
+        )
+    ],
+    effects=[fail("api", M_START, 0.002, status=503, error="TimeoutError: model warm-up")],
+    metrics=[
+        Gauge(
+            "AWS/ECS", "MemoryUtilization", EMBED_DIMS, LEAK.service_memory, 0.01, unit="Percent"
+        ),
+        Gauge("AWS/ECS", "CPUUtilization", EMBED_DIMS, 29.0, 0.05, unit="Percent"),
+        Gauge("ECS/ContainerInsights", "RunningTaskCount", EMBED_DIMS, 3.0, 0.0),
+        Gauge("ECS/ContainerInsights", "DesiredTaskCount", EMBED_DIMS, 3.0, 0.0),
+    ],
+    logs=[Logs(f"/ecs/{EMBED}", "api", e.app_log_line(EMBED))],
+    tasks=e.task_of(EMBED, M_DEPLOYMENTS),
+    extra_logs=[(M_PERF_GROUP, LEAK.performance_events(EMBED_CLUSTER, np.random.default_rng(31)))],
+    changes=[
+        e.ecs_deploy_change(M_DEPLOY, EMBED_CLUSTER, EMBED, M_TD31),
+        api_change(
+            at("12:21:14"),
+            "PutRolePolicy",
+            "iam.amazonaws.com",
+            [("AWS::IAM::Role", "search-indexer-role")],
+            {"roleName": "search-indexer-role", "policyName": "opensearch-write"},
+        ),
+    ],
+    calls=[
+        e.describe_services(
+            EMBED_CLUSTER,
+            EMBED,
+            [
+                e.ecs_deployment(
+                    EMBED_CLUSTER,
+                    EMBED,
+                    M_TD31,
+                    status="PRIMARY",
+                    rollout="COMPLETED",
+                    desired=3,
+                    running=3,
+                    created=M_DEPLOY,
+                    updated=M_DEPLOY + pd.Timedelta(minutes=3),
+                    reason="ECS deployment ecs-svc completed.",
+                )
+            ],
+            desired=3,
+            running=3,
+            events=[
+                (t.stopped, f"(service {EMBED}) has started 1 tasks: (task {t.task}).")
+                for t in _M_STOPPED
+            ],
+        ),
+        *e.describe_task_definitions(M_TD30, M_TD31),
+        *e.stopped_tasks(EMBED_CLUSTER, EMBED, EMBED, _M_STOPPED[::-1]),
+    ],
+    alarm=AlarmOn(
+        "embedding-api-memory-high",
+        "AWS/ECS",
+        "MemoryUtilization",
+        EMBED_DIMS,
+        threshold=80,
+        statistic="Average",
+        evaluation_periods=3,
+        datapoints_to_alarm=3,
+        page="first",
+    ),
+    onset=M_LEAK,
+    cause="embedding-api's tasks leak memory (about 1.5% of 2048 MiB a minute) until they are "
+    "OOM-killed; no change of ours (the deploy at 11:08 ran clean for 50 min)",
+    must_say=["No related change found", "OutOfMemoryError", "exit code 137"],
+    resources={"service": EMBED, "cluster": EMBED_CLUSTER, "log_group": f"/ecs/{EMBED}"},
+)
+
+
+ALL = (BAD_IMAGE, DB_SLOWDOWN, CRASHLOOP)
 for _scenario in ALL:
     _scenario.register()

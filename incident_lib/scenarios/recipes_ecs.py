@@ -966,3 +966,124 @@ class EcsScenario(ServiceScenario):
         for group, frame in self.extra_logs:
             writer.add_log_events(frame, log_group=group)
         return entry
+
+
+# -- tasks whose memory grows ------------------------------------------------------------------
+@dataclass(frozen=True)
+class MemoryLeak:
+    """``tasks`` tasks of a revision (started at ``since``) whose memory (% of the task's
+    limit) sits at ``base`` (+ a few points per task) until ``start``, then grows by ``rate``
+    points a minute; a task reaching 100% is OOM-killed (exit code 137) and replaced a minute
+    later by a fresh one at ``base``. Deterministic: the same tasks in the metrics, the
+    Container Insights performance events and the recorded describe-tasks."""
+
+    service: str
+    family: str
+    revision: int
+    since: pd.Timestamp
+    start: pd.Timestamp
+    end: pd.Timestamp
+    tasks: int = 3
+    base: float = 38.0
+    spread: float = 7.0
+    rate: float = 1.5
+    memory_mb: int = 2048
+    cpu_units: int = 1024
+
+    def timeline(self) -> list[tuple[str, pd.Timestamp, pd.Timestamp | None, np.ndarray]]:
+        """``(task id, started, OOM-killed at or None, memory % per minute of the window)``."""
+        index = minute_index(self.since.floor("min"), self.end)
+        out = []
+        for slot in range(self.tasks):
+            started, level0, n = self.since, self.base + self.spread * slot, 0
+            while started < self.end:
+                grow = np.clip((index - max(self.start, started)).total_seconds() / 60, 0, None)
+                level = level0 + self.rate * grow
+                alive = index >= started.floor("min")
+                full = np.nonzero(alive & (level >= 100.0))[0]
+                killed = index[full[0]] if len(full) else None
+                mem = np.where(alive, np.minimum(level, 100.0), np.nan)
+                if killed is not None:
+                    mem = np.where(index <= killed, mem, np.nan)
+                task = task_id(self.service, self.revision * 1000 + n, slot)
+                out.append((task, started, killed, mem))
+                if killed is None:
+                    break
+                started, level0, n = killed + pd.Timedelta(seconds=70), self.base, n + 1
+        return out
+
+    def index(self) -> pd.DatetimeIndex:
+        return minute_index(self.since.floor("min"), self.end)
+
+    def service_memory(self, ctx: Context) -> np.ndarray:
+        """AWS/ECS MemoryUtilization of the service: the mean over its running tasks."""
+        idx = self.index()
+        stack = np.vstack([m for *_, m in self.timeline()])
+        with np.errstate(all="ignore"):
+            mean = np.nanmean(stack, axis=0)
+        series = pd.Series(mean, index=idx).reindex(ctx.index)
+        return series.ffill().bfill().to_numpy(float)
+
+    def stopped(self, *, before: pd.Timestamp) -> list[StoppedTask]:
+        reason = "OutOfMemoryError: Container killed due to memory usage"
+        return [
+            StoppedTask(
+                task,
+                self.revision,
+                started,
+                killed,
+                reason,
+                137,
+                reason,
+                "EssentialContainerExited",
+            )
+            for task, started, killed, _ in self.timeline()
+            if killed is not None and killed <= before
+        ]
+
+    def performance_events(self, cluster: str, rng: np.random.Generator) -> pd.DataFrame:
+        """Container Insights performance log events (``Type`` Task and Container, once a
+        minute per task) in ``/aws/ecs/containerinsights/<cluster>/performance``."""
+        idx = self.index()
+        rows = []
+        for task, _started, _killed, mem in self.timeline():
+            for when, pct in zip(idx, mem, strict=True):
+                if np.isnan(pct):
+                    continue
+                used = round(self.memory_mb * pct / 100 * (1 + rng.normal(0, 0.004)), 1)
+                cpu = round(self.cpu_units * 0.3 * (1 + rng.normal(0, 0.05)), 2)
+                common = {
+                    "Version": "0",
+                    "TaskId": task,
+                    "TaskDefinitionFamily": self.family,
+                    "TaskDefinitionRevision": str(self.revision),
+                    "ServiceName": self.service,
+                    "ClusterName": cluster,
+                    "LaunchType": "FARGATE",
+                    "Timestamp": int(when.value // 1_000_000),
+                    "CpuUtilized": cpu,
+                    "CpuReserved": float(self.cpu_units),
+                    "MemoryUtilized": used,
+                    "MemoryReserved": self.memory_mb,
+                }
+                stream = f"FargateTelemetry-{int(task[:8], 16) % 10000:04d}"
+                ts = when + pd.Timedelta(seconds=59)
+                rows.append(
+                    {
+                        "timestamp": ts,
+                        "message": json.dumps({**common, "Type": "Task"}),
+                        "log_stream": stream,
+                    }
+                )
+                rows.append(
+                    {
+                        "timestamp": ts,
+                        "message": json.dumps(
+                            {**common, "Type": "Container", "ContainerName": "app"}
+                        ),
+                        "log_stream": stream,
+                    }
+                )
+        frame = pd.DataFrame(rows)
+        frame["ingestion_time"] = frame["timestamp"] + pd.Timedelta(seconds=2)
+        return frame
