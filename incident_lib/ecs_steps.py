@@ -162,7 +162,8 @@ def selectors(expr: str, *, numerator: bool = False) -> list[str]:
     ratio)."""
     import promql_parser as pp
 
-    tree = pp.parse(expr)
+    # The measured part: an alerting rule's comparison is not part of the ratio.
+    tree = pp.parse(split_rule(expr)[0] if numerator else expr)
     while isinstance(tree, pp.ParenExpr):
         tree = tree.expr
     if numerator and isinstance(tree, pp.BinaryExpr) and str(tree.op).strip() == "/":
@@ -639,3 +640,122 @@ def stopped_finding(case: Case) -> Finding | None:
         evidence=(Evidence(label="stopped tasks", ref="aws:ecs:DescribeTasks"),),
         data={"task_definition": str(rev), "exit_code": code, "tasks": int(row["tasks"])},
     )
+
+
+# -- per task and container: Container Insights performance events -----------------------------
+def performance_log_group(cluster: str) -> str:
+    """Where Container Insights writes an ECS cluster's performance log events."""
+    return f"/aws/ecs/containerinsights/{cluster}/performance"
+
+
+def family_of(described: Mapping[str, Any]) -> str:
+    """The task definition family the service runs (``family`` of ``family:revision``)."""
+    return _revision(described.get("taskDefinition", "")).rpartition(":")[0]
+
+
+def per_task_frame(
+    rows: pd.DataFrame, *, value: str, of: str | None = None, key: str = "TaskId"
+) -> pd.DataFrame:
+    """A Logs Insights ``stats ... by bin(1m), TaskId`` frame as the long ``id, label,
+    timestamp, value`` frame the charts take: one series per task (``value``, as a percentage
+    of ``of`` when given). Kept for :func:`growth_finding`."""
+    if rows.empty:
+        raise NoDataError("no Container Insights performance events for the service's tasks")
+    time_col = next(c for c in rows.columns if c.startswith("bin("))
+    v = pd.to_numeric(rows[value], errors="coerce")
+    if of is not None:
+        v = 100 * v / pd.to_numeric(rows[of], errors="coerce").where(lambda x: x > 0)
+    frame = pd.DataFrame(
+        {
+            "id": rows[key].astype(str),
+            "label": rows[key].astype(str).str[:12],
+            "timestamp": pd.to_datetime(rows[time_col], utc=True),
+            "value": v,
+        }
+    ).dropna()
+    return frame.sort_values(["id", "timestamp"], ignore_index=True)
+
+
+def growth_finding(
+    case: Case, frame: pd.DataFrame, *, what: str = "memory", limit_text: str = ""
+) -> Finding | None:
+    """Whether every task's ``frame`` value (% of its limit) climbs steadily since the onset
+    (a leak: a slope per task, fitted by least squares, and how soon it reaches 100%), or one
+    task only, or none. ``frame`` from :func:`per_task_frame`."""
+    import numpy as np
+
+    from incident_lib.steps import incident_start
+
+    if frame is None or frame.empty:
+        return None
+    start = incident_start(case)
+    slopes = {}
+    peaks = {}
+    for task, part in frame[frame["timestamp"] >= start].groupby("id"):
+        if len(part) < 8:
+            continue
+        minutes = (part["timestamp"] - part["timestamp"].iloc[0]).dt.total_seconds() / 60
+        slope = float(np.polyfit(minutes.to_numpy(), part["value"].to_numpy(), 1)[0])
+        slopes[str(task)] = slope
+        peaks[str(task)] = float(part["value"].max())
+    if not slopes:
+        return None
+    growing = {t: s for t, s in slopes.items() if s >= 0.2}
+    ev = (Evidence(label=f"{what} per task (Container Insights)", ref="insights:per_task"),)
+    full = [t for t, p in peaks.items() if p >= 95]
+    if len(growing) >= max(2, len(slopes) - 1):
+        mean = float(np.mean(list(growing.values())))
+        title = (
+            f"{what.capitalize()} climbs steadily in {len(growing)} of {len(slopes)} tasks since "
+            f"{start:%H:%M} UTC (about {mean:.1f}% of the limit a minute): a leak, not a spike"
+        )
+        if full:
+            title += f"; {len(full)} reached its limit{limit_text}"
+        return Finding(
+            kind="cause",
+            title=title,
+            detail="Slope per task (% of its limit a minute): "
+            + "; ".join(f"{t[:12]}: {s:.2f} (peak {peaks[t]:.0f}%)" for t, s in slopes.items()),
+            severity="critical" if full else "warning",
+            time=start,
+            evidence=ev,
+            data={"tasks": len(slopes), "growing": len(growing), "mean_slope": mean},
+        )
+    if growing:
+        t, s = max(growing.items(), key=lambda kv: kv[1])
+        return Finding(
+            kind="breakdown",
+            title=f"{what.capitalize()} climbs in task {t[:12]} only ({s:.1f}% a minute)",
+            severity="warning",
+            evidence=ev,
+        )
+    return Finding(
+        kind="related_metric_quiet",
+        title=f"No task's {what} climbs since the onset",
+        severity="info",
+        evidence=ev,
+    )
+
+
+def limits_table(definition: Mapping[str, Any]) -> pd.DataFrame:
+    """A task definition's limits: the task's CPU units and memory (MiB), each container's
+    CPU, hard memory limit (``memory``) and soft reservation (``memoryReservation``)."""
+    td = definition.get("taskDefinition", definition)
+    rows = [
+        {
+            "scope": f"task {td.get('family')}:{td.get('revision')}",
+            "cpu_units": td.get("cpu"),
+            "memory_mib": td.get("memory"),
+            "memory_reservation_mib": None,
+        }
+    ]
+    rows += [
+        {
+            "scope": f"container {c.get('name')}",
+            "cpu_units": c.get("cpu"),
+            "memory_mib": c.get("memory"),
+            "memory_reservation_mib": c.get("memoryReservation"),
+        }
+        for c in td.get("containerDefinitions", [])
+    ]
+    return pd.DataFrame(rows).astype(str).replace({"None": ""})

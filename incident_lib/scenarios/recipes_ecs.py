@@ -12,6 +12,7 @@ alarm is a Prometheus alert instead of a CloudWatch alarm; it also writes ``prom
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1039,6 +1040,17 @@ class MemoryLeak:
             )
             for task, started, killed, _ in self.timeline()
             if killed is not None and killed <= before
+        ]
+
+    def replacements(self, *, before: pd.Timestamp) -> list[tuple[pd.Timestamp, str]]:
+        """``(started, task)`` of each task ECS started in place of a killed one."""
+        line = self.timeline()
+        return [
+            (nxt[1], nxt[0])
+            for cur, nxt in itertools.pairwise(line)
+            if cur[2] is not None
+            and nxt[1] == cur[2] + pd.Timedelta(seconds=70)
+            and nxt[1] <= before
         ]
 
     def performance_events(self, cluster: str, rng: np.random.Generator) -> pd.DataFrame:

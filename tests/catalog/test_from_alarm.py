@@ -25,6 +25,8 @@ ALARMS = {
     "apigateway_latency": FIXTURES / "sns_message_bare_extended_statistic_p99.json",
     "lambda_duration": FIXTURES / "sns_message_lambda_duration_p99.json",
     "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
+    "ecs_service": FIXTURES / "sns_message_ecs_running_task_count.json",
+    "ecs_resources": FIXTURES / "sns_message_ecs_memory_utilization.json",
 }
 
 
