@@ -120,18 +120,24 @@ def sharper(expr: str, window: str = "2m") -> str:
     return _RANGE.sub(f"[{window}", expr)
 
 
-def failing_per_minute(expr: str) -> str:
-    """For a ratio ``failing / total`` (an error rate), the failing part per minute over
-    2-minute windows: a count that leaves zero when errors start, where the onset is placed
-    most sharply; for any other expression, :func:`sharper` of it."""
+def failing_per_minute(expr: str) -> tuple[str, bool]:
+    """What places the onset best, and whether it counts events: for a ratio ``failing /
+    total`` (an error rate) the failing part per minute over 2-minute windows (a count that
+    leaves zero when errors start); for a rate of counters, the same rate per minute; else
+    :func:`sharper` of the expression, a level."""
     import promql_parser as pp
 
     tree = pp.parse(expr)
     while isinstance(tree, pp.ParenExpr):
         tree = tree.expr
     if isinstance(tree, pp.BinaryExpr) and str(tree.op).strip() == "/":
-        return f"60 * ({sharper(str(tree.lhs))})"
-    return sharper(str(tree))
+        return f"60 * ({sharper(str(tree.lhs))})", True
+    rates = any(
+        isinstance(n, pp.Call) and n.func.name in ("rate", "irate", "increase") for n in _walk(tree)
+    )
+    if rates and not any(isinstance(n, pp.BinaryExpr) for n in _walk(tree)):
+        return f"60 * ({sharper(expr)})", True
+    return sharper(expr), False
 
 
 def quantile_of(expr: str, default: float = 0.95) -> float:

@@ -121,6 +121,11 @@ def test_rule_expressions_split_into_measure_and_threshold() -> None:
         lat["by_handler"]
         == 'histogram_quantile(0.99, sum by (le, handler) (rate(d_bucket{job="a"}[5m])))'
     )
+    assert (
+        ecs_steps.quantile_of("histogram_quantile(0.99, sum by (le) (rate(d_bucket[5m])))") == 0.99
+    )
+    assert ecs_steps.failing_per_minute(measured)[1] is True
+    assert ecs_steps.failing_per_minute("max(up)") == ("max(up)", False)
     assert ecs_steps.parse_labels('x{a="1", b="q\\"x"}') == {"a": "1", "b": 'q"x'}
 
 

@@ -27,6 +27,8 @@ ALARMS = {
     "sqs_dlq": FIXTURES / "eventbridge_threshold_only_in_previous_state_reason_data.json",
     "ecs_service": FIXTURES / "sns_message_ecs_running_task_count.json",
     "ecs_resources": FIXTURES / "sns_message_ecs_memory_utilization.json",
+    "prom_error_rate": FIXTURES / "alertmanager" / "webhook_v4_high_error_rate_two_alerts.json",
+    "prom_latency": FIXTURES / "alertmanager" / "webhook_v4_high_latency_p95.json",
 }
 
 
