@@ -358,6 +358,38 @@ def _ecs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, A
     }
 
 
+@register_parameters("postgres_alert")
+def _postgres_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """A Prometheus alert from postgres_exporter's series: the database server (``server``,
+    ``instance`` or ``datname`` label, or ``db_instance`` in the override's parameters), the
+    log groups the user maps to it, and the log-group map for the clients the notebook finds
+    (``application_name``: their ``[log_groups]``, else ``/ecs/<name>``)."""
+    labels = dict(alarm.prometheus.labels) if alarm.prometheus else {}
+    if not labels and alarm.metric is not None:
+        labels = dict(alarm.metric.dimensions)
+    db = match.parameters.get("db_instance") or next(
+        (
+            labels[k]
+            for k in ("server", "instance", "datname", "dbinstance_identifier")
+            if labels.get(k)
+        ),
+        "",
+    )
+    if not db:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no database: it has "
+            "no server, instance or datname label; set db_instance in the override's parameters"
+        )
+    host = db.split(":")[0]
+    return {
+        "db_instance": db,
+        "expression": (alarm.prometheus.expression if alarm.prometheus else None) or "",
+        "log_groups": list(catalog.log_groups.get(db) or catalog.log_groups.get(host) or []),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": list(dict.fromkeys([host, db.split(".")[0]])),
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The registry
 

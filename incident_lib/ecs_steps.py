@@ -242,14 +242,20 @@ def own_series(case: Case, frame: pd.DataFrame, qid: str) -> pd.DataFrame:
     return own
 
 
+#: The rate window of :func:`sharper`: an onset found on it may lag the first event by as much.
+ONSET_LAG = pd.Timedelta(minutes=2)
+
+
 def log_split(case: Case) -> pd.Timestamp:
-    """Where the error logs' baseline ends: the earliest time the onset may have started
-    (a ``rate(...[5m])`` series places it to within a step), else the incident's start."""
+    """Where the logs' baseline ends: the earliest the onset may have begun, less the rate
+    window it was found over (a rate over 2 minutes rises from the first event, and a new
+    counter's first increments show one scrape late), else the incident's start. The lines
+    between this and the onset are in neither window."""
     from incident_lib.steps import incident_start
 
     found = case.state.get("onset")
-    if found is not None and found.earliest is not None:
-        return min(found.earliest, found.time)
+    if found is not None:
+        return min(found.earliest or found.time, found.time) - ONSET_LAG
     return incident_start(case)
 
 
@@ -765,3 +771,48 @@ def limits_table(definition: Mapping[str, Any]) -> pd.DataFrame:
         for c in td.get("containerDefinitions", [])
     ]
     return pd.DataFrame(rows).astype(str).replace({"None": ""})
+
+
+# -- Postgres connections -------------------------------------------------------------------------
+#: postgres_exporter labels naming who holds a connection (``application_name`` is the
+#: client's, usually the service; ``usename`` the database user).
+CLIENT_LABELS = ("application_name", "usename", "datname", "state")
+
+
+def db_matchers(case: Case) -> str:
+    """Matchers for the alert's database server (its ``instance``/``server`` labels, as
+    postgres_exporter labels its series), for the runbook's queries."""
+    labels = alert_labels(case)
+    keys = [k for k in ("instance", "server", "job") if labels.get(k)]
+    return ",".join(f'{k}="{labels[k]}"' for k in keys)
+
+
+def grown_clients(case: Case, *, label: str = "application_name") -> list[str]:
+    """The ``label`` values (clients) whose connections grew since the incident started
+    (from :func:`breakdown_table`), most first."""
+    table = case.state.get("prom_breakdown")
+    if table is None or table.empty:
+        return []
+    part = table[(table["label"] == label) & (table["since"] >= 1.3 * table["before"] + 2)]
+    return [str(v) for v in part.sort_values("since", ascending=False)["value"]]
+
+
+def deployed_revisions(changes: pd.DataFrame, services: Sequence[str]) -> list[list[str]]:
+    """``[previous, deployed]`` task definition revisions of each UpdateService of these
+    services in CloudTrail (its ``taskDefinition``), to compare."""
+    import json
+
+    out = []
+    if changes is None or changes.empty:
+        return out
+    for row in changes[changes["event_name"] == "UpdateService"].itertuples():
+        try:
+            params = json.loads(row.request_parameters or "{}")
+        except (TypeError, ValueError):
+            continue
+        if str(params.get("service", "")).rsplit("/", 1)[-1] not in services:
+            continue
+        family, _, number = str(params.get("taskDefinition", "")).rpartition(":")
+        if family and number.isdigit() and int(number) > 1:
+            out.append([f"{family}:{int(number) - 1}", f"{family}:{number}"])
+    return out

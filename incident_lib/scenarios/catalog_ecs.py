@@ -717,6 +717,108 @@ MEMORY_LEAK = e.EcsScenario(
 )
 
 
-ALL = (BAD_IMAGE, DB_SLOWDOWN, CRASHLOOP, MEMORY_LEAK)
+# -- db_connections: a deploy raises the pool size -------------------------------------------------
+D_START, D_END = at("11:00:00"), at("13:00:00")
+D_DEPLOY = at("12:10:30")
+D_NEW, D_OLD_GONE = at("12:11:00"), at("12:13:30")
+D_TD23 = e.TaskDefinition(
+    REPORTS,
+    23,
+    f"{r.ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{REPORTS}:3.4.1",
+    environment={"DB_POOL_SIZE": "20", "LOG_LEVEL": "INFO"},
+    registered=at("08:02:10"),
+)
+D_TD24 = e.TaskDefinition(
+    REPORTS,
+    24,
+    f"{r.ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{REPORTS}:3.5.0",
+    environment={"DB_POOL_SIZE": "50", "LOG_LEVEL": "INFO"},
+    registered=D_DEPLOY - pd.Timedelta(seconds=35),
+)
+D_DEPLOYMENTS = (
+    e.Deployment(23, D_START - pd.Timedelta(hours=4), D_OLD_GONE, tasks=3),
+    e.Deployment(24, D_OLD_GONE, None, tasks=3),
+)
+D_DB = "reports-db.internal:9187"
+
+
+def _rollout(ctx: Context, a: pd.Timestamp, b: pd.Timestamp) -> np.ndarray:
+    """0 before ``a``, 1 after ``b``, linear between (tasks coming up or draining)."""
+    span = (b - a).total_seconds() / 60
+    return np.clip(ctx.minutes_since(a) / span, 0.0, 1.0)
+
+
+def _reports_idle(ctx: Context) -> np.ndarray:
+    new = 3 * _rollout(ctx, D_NEW, D_NEW + pd.Timedelta(minutes=2))
+    old = 3 * (1 - _rollout(ctx, D_OLD_GONE - pd.Timedelta(minutes=1), D_OLD_GONE))
+    return np.maximum(20 * old + 50 * new - 3, 0)
+
+
+def _pg(name: str, level, *, app: str = "", state: str = "", noise: float = 0.03):
+    labels = {"job": "postgres-exporter", "instance": D_DB, "datname": "reports"}
+    if app:
+        labels |= {"application_name": app, "usename": app.replace("-", "_"), "state": state}
+    return e.PromGauge(name, labels, level, noise)
+
+
+POOL_DEPLOY = e.PrometheusScenario(
+    name="db_connections_pool_deploy",
+    alert_type="db_connections",
+    description="a deploy of report-api raises DB_POOL_SIZE from 20 to 50: Postgres connections "
+    "pass 80% of max_connections",
+    start=D_START,
+    end=D_END,
+    requests=[Requests("api", Traffic(40, 90, duration_ms=120), REPORT_ROUTES)],
+    effects=[fail("api", D_START, 0.015, status=404, outcome="client_error", error="NotFound")],
+    logs=[Logs(L_LOG_GROUP, "api", e.app_log_line(REPORTS))],
+    tasks=e.task_of(REPORTS, D_DEPLOYMENTS),
+    prometheus=[
+        _pg("pg_stat_activity_count", 3.0, app=REPORTS, state="active", noise=0.2),
+        _pg("pg_stat_activity_count", _reports_idle, app=REPORTS, state="idle", noise=0.0),
+        _pg("pg_stat_activity_count", 4.0, app="billing-etl", state="active", noise=0.2),
+        _pg("pg_stat_activity_count", 8.0, app="billing-etl", state="idle", noise=0.0),
+        _pg("pg_stat_activity_count", 3.0, app="grafana", state="idle", noise=0.0),
+        _pg("pg_stat_activity_max_tx_duration", 0.4, app=REPORTS, state="active", noise=0.1),
+        e.PromGauge(
+            "pg_settings_max_connections",
+            {"job": "postgres-exporter", "instance": D_DB},
+            200.0,
+            0.0,
+        ),
+    ],
+    alarm=None,  # the alarm is the Prometheus rule below
+    rule=e.PromRule(
+        "PostgresqlTooManyConnections",
+        "sum by (instance) (pg_stat_activity_count) "
+        "> 0.8 * max by (instance) (pg_settings_max_connections)",
+        for_=pd.Timedelta(minutes=2),
+        labels={"severity": "warning"},
+        annotations={
+            "summary": "Postgresql too many connections (instance {{ $labels.instance }})",
+            "description": "PostgreSQL instance has too many connections (> 80%). "
+            "VALUE = {{ $value }}",
+        },
+    ),
+    changes=[
+        e.ecs_deploy_change(
+            at("11:41:05"),
+            "analytics-batch",
+            "billing-etl",
+            e.TaskDefinition(
+                "billing-etl", 9, f"{r.ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/billing-etl:0.9.4"
+            ),
+        ),
+        e.ecs_deploy_change(D_DEPLOY, REPORTS_CLUSTER, REPORTS, D_TD24, culprit=True),
+    ],
+    calls=[*e.describe_task_definitions(D_TD23, D_TD24)],
+    onset=D_NEW,
+    cause="a deploy of report-api (report-api:24) raises DB_POOL_SIZE from 20 to 50: its three "
+    "tasks hold 150 connections of the database's 200 (max_connections)",
+    must_say=["report-api", "DB_POOL_SIZE", "max_connections"],
+    resources={"db": D_DB, "service": REPORTS},
+)
+
+
+ALL = (BAD_IMAGE, DB_SLOWDOWN, CRASHLOOP, MEMORY_LEAK, POOL_DEPLOY)
 for _scenario in ALL:
     _scenario.register()

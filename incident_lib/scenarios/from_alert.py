@@ -4,8 +4,8 @@ expression crosses its threshold a few minutes before the alert fired.
 
 The series are the expression's own selectors with labels that satisfy their matchers: an
 equality matcher gives its value, a regex matcher the first value it accepts that a short
-search finds (``5..`` -> ``500``), a negative matcher no label. Counters (``_total``, ``_count``,
-``_sum``, anything under ``rate``/``increase``) grow at a steady rate, the ratio's failing part
+search finds (``5..`` -> ``500``), a negative matcher no label. Counters (``_total``, anything under
+``rate``/``increase``) grow at a steady rate, the ratio's failing part
 (its numerator) much faster from the onset; histograms (``_bucket``) move their requests to
 slower buckets from the onset; other series are gauges on the OK side of the threshold, then
 past it.
@@ -46,29 +46,50 @@ def _value_for(pattern: str) -> str | None:
     return first if rx.fullmatch(first) else None
 
 
-def _selectors(expr: str) -> tuple[list[Any], set[str]]:
-    """The expression's vector selectors, and those (as text) of a ratio's numerator."""
+def _selectors(expr: str) -> tuple[list[Any], set[str], set[str], set[str]]:
+    """The expression's vector selectors; as text, those of a ratio's numerator, those read
+    through ``rate``/``irate``/``increase`` (counters), and those on the right of a comparison
+    between two vectors (the reference the measure crosses: they stay put)."""
     import promql_parser as pp
 
     from incident_lib.ecs_steps import selectors, split_rule
 
+    tree = pp.parse(expr)
+    while isinstance(tree, pp.ParenExpr):
+        tree = tree.expr
+    reference: set[str] = set()
+    comparison = isinstance(tree, pp.BinaryExpr) and str(tree.op).strip() in (
+        ">",
+        "<",
+        ">=",
+        "<=",
+        "==",
+        "!=",
+    )
+    if comparison and not isinstance(tree.rhs, pp.NumberLiteral):
+        reference = set(selectors(str(tree.rhs)))
     measured = split_rule(expr)[0]
     found: list[Any] = []
+    rated: set[str] = set()
 
-    def walk(node: Any) -> None:
+    def walk(node: Any, in_rate: bool = False) -> None:
         if isinstance(node, pp.VectorSelector):
             found.append(node)
+            if in_rate:
+                rated.add(str(node))
+        if isinstance(node, pp.Call) and node.func.name in ("rate", "irate", "increase"):
+            in_rate = True
         for attr in ("expr", "lhs", "rhs", "vector_selector", "param"):
             child = getattr(node, attr, None)
             if child is not None and not isinstance(child, str | int | float):
-                walk(child)
+                walk(child, in_rate)
         for child in getattr(node, "args", None) or []:
-            walk(child)
+            walk(child, in_rate)
 
-    walk(pp.parse(measured))
+    walk(tree)
     numerator = set(selectors(measured, numerator=True))
-    ratio = len(numerator) < len({str(s) for s in found})
-    return found, numerator if ratio else set()
+    ratio = len(numerator) < len({str(s) for s in found} - reference)
+    return found, numerator if ratio else set(), rated, reference
 
 
 def _labels(selector: Any, alert_labels: dict[str, str]) -> tuple[str, dict[str, str]] | None:
@@ -109,7 +130,7 @@ def prometheus_samples_for_alert(
     when = pd.Timestamp(alarm.state_change_time).tz_convert("UTC")
     onset = (when - LEAD).floor("min")
     _measured, op, threshold = split_rule(p.expression)
-    selected, numerator = _selectors(p.expression)
+    selected, numerator, rated, reference = _selectors(p.expression)
     stamps = pd.date_range(start, end, freq=SCRAPE, inclusive="left", tz="UTC")
     after = np.asarray(stamps >= onset)
     seconds = SCRAPE.total_seconds()
@@ -141,7 +162,10 @@ def prometheus_samples_for_alert(
                     np.cumsum(per * share),
                 )
             continue
-        counter = name.endswith(("_total", "_count", "_sum")) or str(sel) in numerator
+        if str(sel) in reference:  # what the measure is compared with (a limit): steady at 100
+            add(name, labels, np.full(len(stamps), 100.0))
+            continue
+        counter = name.endswith("_total") or str(sel) in rated or str(sel) in numerator
         if counter:
             if numerator:
                 rate = (
@@ -155,6 +179,9 @@ def prometheus_samples_for_alert(
             add(name, labels, np.cumsum(rate * seconds * np.abs(noise)))
             continue
         level = abs(threshold) if threshold else 1.0
+        if reference:  # a share of the limit: 30 of it, then 99 (past any 80-95% rule)
+            add(name, labels, np.where(after, 99.0, 30.0) * np.minimum(noise, 1.0))
+            continue
         if op == "==":
             ok, bad = level + 1, level
         elif op in ("<", "<="):

@@ -178,3 +178,29 @@ def test_the_rule_fires_after_its_for_duration() -> None:
     alarm = parse_alarm(payload)
     assert alarm.kind == "prometheus" and alarm.name == "HighErrorRate"
     assert alarm.prometheus.expression == s.rule.expr
+
+
+def test_postgres_exporter_alerts_name_their_server() -> None:
+    inv = resolve(parse_alarm(AM / "webhook_v4_postgres_too_many_connections.json"))
+    assert inv.alert_type == "db_connections"
+    assert inv.parameters["db_instance"] == "orders-db.internal:9187"
+    assert inv.parameters["resource_names"] == ["orders-db.internal", "orders-db"]
+    assert "pg_settings_max_connections" in inv.parameters["expression"]
+    with pytest.raises(BadInputError, match="db_instance"):
+        resolve(_alert("PostgresqlTooManyConnections", severity="page"))
+
+
+def test_deployed_revisions_pair_each_update_service_with_the_revision_before() -> None:
+    changes = pd.DataFrame(
+        {
+            "event_name": ["RegisterTaskDefinition", "UpdateService", "UpdateService"],
+            "request_parameters": [
+                '{"family": "a"}',
+                '{"service": "report-api", "taskDefinition": "report-api:24"}',
+                '{"service": "other", "taskDefinition": "other:3"}',
+            ],
+        }
+    )
+    assert ecs_steps.deployed_revisions(changes, ["report-api"]) == [
+        ["report-api:23", "report-api:24"]
+    ]

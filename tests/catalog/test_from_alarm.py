@@ -29,6 +29,7 @@ ALARMS = {
     "ecs_resources": FIXTURES / "sns_message_ecs_memory_utilization.json",
     "prom_error_rate": FIXTURES / "alertmanager" / "webhook_v4_high_error_rate_two_alerts.json",
     "prom_latency": FIXTURES / "alertmanager" / "webhook_v4_high_latency_p95.json",
+    "db_connections": FIXTURES / "alertmanager" / "webhook_v4_postgres_too_many_connections.json",
 }
 
 
