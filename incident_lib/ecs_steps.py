@@ -816,3 +816,30 @@ def deployed_revisions(changes: pd.DataFrame, services: Sequence[str]) -> list[l
         if family and number.isdigit() and int(number) > 1:
             out.append([f"{family}:{int(number) - 1}", f"{family}:{number}"])
     return out
+
+
+def targets_down_onset(case: Case, down: pd.Series, *, label: str) -> Any:
+    """The onset of scrape targets going down (``count(up == 0)``, zero-filled): an exact
+    count with no noise, so its spread floor is a fraction of one target (``steps.onset``'s
+    Poisson floor would call one target down noise). Kept in ``case.state`` as
+    :func:`incident_lib.steps.onset` keeps it."""
+    from incident_lib.analysis import detect_onset
+    from incident_lib.errors import SourceError
+
+    try:
+        history = case.alarm_history()
+    except SourceError:
+        history = None
+    found = detect_onset(
+        down,
+        alarm_time=case.alarm_time,
+        alarm_history=history,
+        counts=False,
+        direction="up",
+        min_spread=0.05,
+    )
+    case.state["onset_series"] = (down, False, "up", label)
+    if found is not None:
+        case.state["onset"] = found
+        case.state["onset_label"] = label
+    return found

@@ -178,7 +178,7 @@ def prometheus_samples_for_alert(
                 rate = np.where(after, 3 * level, 0.1 * level)
             add(name, labels, np.cumsum(rate * seconds * np.abs(noise)))
             continue
-        level = abs(threshold) if threshold else 1.0
+        level = abs(threshold) if threshold is not None else 1.0
         if reference:  # a share of the limit: 30 of it, then 99 (past any 80-95% rule)
             add(name, labels, np.where(after, 99.0, 30.0) * np.minimum(noise, 1.0))
             continue

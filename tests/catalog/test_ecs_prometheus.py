@@ -204,3 +204,28 @@ def test_deployed_revisions_pair_each_update_service_with_the_revision_before() 
     assert ecs_steps.deployed_revisions(changes, ["report-api"]) == [
         ["report-api:23", "report-api:24"]
     ]
+
+
+@pytest.mark.notebooks
+def test_a_prometheus_service_down_alert_runs_ecs_service_and_finds_the_target_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ServiceDown from Alertmanager on ``incident demo --from-alarm``: the ecs_service
+    notebook reads its ``up`` series and places the onset where the target went down."""
+    from incident_lib.cli import main
+    from incident_lib.findings import FindingsDoc
+
+    monkeypatch.setenv("INCIDENT_REPORTS", str(tmp_path / "reports"))
+    out = tmp_path / "out"
+    fixture = AM / "webhook_v4_service_down_resolved.json"
+    code = main(["demo", "--from-alarm", str(fixture), "--out", str(out), "--quiet"])
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    doc = FindingsDoc.model_validate_json((folder / "findings.json").read_text("utf-8"))
+    statuses = {s.name: s.status for s in doc.sections}
+    assert code == 0, statuses
+    assert 'alert_type = \\"ecs_service\\"' in (folder / "notebook.ipynb").read_text("utf-8")
+    assert statuses["The alert's expression"] == "ok"
+    (onset,) = [f for f in doc.findings if f.kind == "onset"]
+    assert "targets down" in onset.title
+    started = pd.Timestamp("2026-11-30T09:15:45Z")
+    assert started - pd.Timedelta(minutes=10) <= pd.Timestamp(onset.time) <= started
