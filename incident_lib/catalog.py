@@ -63,7 +63,9 @@ DEFAULT_BEFORE, DEFAULT_AFTER = "60m", "15m"
 
 class MatchRule(BaseModel):
     """A metric an alert type investigates: namespace, metric names (empty = any) and
-    dimension names of which at least one must be present (empty = any)."""
+    dimension names of which at least one must be present (empty = any), and ``labels``:
+    dimension (a Prometheus alert's label) -> shell-style glob its value must match, all of
+    them (``alertname`` is a Prometheus alert's name)."""
 
     model_config = _STRICT
 
@@ -73,6 +75,7 @@ class MatchRule(BaseModel):
     dimensions: list[str] = Field(default_factory=list)
     #: Globs of namespaces the rule does not match (``["AWS/*"]``: an application's own).
     except_namespaces: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
 
     def matches(self, metric: MetricSpec) -> bool:
         namespace = metric.namespace or ""
@@ -81,13 +84,24 @@ class MatchRule(BaseModel):
             and not any(fnmatch.fnmatchcase(namespace, g) for g in self.except_namespaces)
             and (not self.metrics or metric.name in self.metrics)
             and (not self.dimensions or any(d in metric.dimensions for d in self.dimensions))
+            and self._labels_match(metric)
+        )
+
+    def _labels_match(self, metric: MetricSpec) -> bool:
+        values = {**metric.dimensions}
+        if metric.namespace == "Prometheus":
+            values["alertname"] = metric.name
+        return all(
+            k in values and fnmatch.fnmatchcase(str(values[k]), pattern)
+            for k, pattern in self.labels.items()
         )
 
     def describe(self) -> str:
         names = "|".join(self.metrics) or "*"
         dims = f" [{'|'.join(self.dimensions)}]" if self.dimensions else ""
         but = f" (not {', '.join(self.except_namespaces)})" if self.except_namespaces else ""
-        return f"{self.namespace}{but} {names}{dims}"
+        labels = "".join(f" {k}={v}" for k, v in self.labels.items())
+        return f"{self.namespace}{but} {names}{dims}{labels}"
 
 
 class AlertType(BaseModel):
@@ -527,6 +541,102 @@ def _flow_logs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[
     name = metric.name if metric else ""
     groups = list(match.parameters.get("flow_log_groups") or catalog.log_groups.get(name, []))
     return {"flow_log_groups": groups, "log_groups": groups, "resource_names": []}
+
+
+# -- ECS services and their Prometheus alerts ----------------------------------------------
+#: Alert labels naming the service, in the order tried (Prometheus' ECS service discovery,
+#: the usual relabelling, the scrape job).
+SERVICE_LABELS = ("ecs_service", "service", "service_name", "container_name", "app", "job")
+CLUSTER_LABELS = ("ecs_cluster", "cluster", "cluster_name")
+
+
+@register_parameters("prometheus_alert")
+def _prometheus_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """A Prometheus alert about an ECS service: the service (``service_name`` in the override's
+    parameters, else the first of :data:`SERVICE_LABELS` among the alert's labels), its
+    cluster (likewise, else the notebook looks it up), the alert's expression and labels, and
+    the service's log groups (``[log_groups]`` by service name, else ``/ecs/<service>``)."""
+    labels = dict(alarm.prometheus.labels) if alarm.prometheus else {}
+    if not labels and alarm.metric is not None:
+        labels = dict(alarm.metric.dimensions)
+    service = match.parameters.get("service_name") or next(
+        (labels[k] for k in SERVICE_LABELS if labels.get(k)), ""
+    )
+    if not service:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no service: it has "
+            f"none of the labels {', '.join(SERVICE_LABELS)}; set service_name in the "
+            "override's parameters"
+        )
+    cluster = match.parameters.get("cluster_name") or next(
+        (labels[k] for k in CLUSTER_LABELS if labels.get(k)), ""
+    )
+    groups = catalog.log_groups.get(service) or [f"/ecs/{service}"]
+    return {
+        "service_name": service,
+        "cluster_name": cluster,
+        "expression": (alarm.prometheus.expression if alarm.prometheus else None) or "",
+        "log_groups": list(groups),
+        "resource_names": [n for n in (service, cluster) if n],
+    }
+
+
+@register_parameters("ecs_service")
+def _ecs_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """An ECS service's CloudWatch alarm (``ServiceName``, ``ClusterName``) or Prometheus alert
+    (as ``prometheus_alert``): the service, its cluster and its log groups."""
+    if alarm.kind == "prometheus":
+        return _prometheus_parameters(alarm, match, catalog)
+    metrics = [match.metric] if match.metric else []
+    metrics += [m for m in alarm.metrics() if m.namespace in ("AWS/ECS", "ECS/ContainerInsights")]
+    dims = next((m.dimensions for m in metrics if m.dimensions.get("ServiceName")), {})
+    service = match.parameters.get("service_name") or dims.get("ServiceName", "")
+    cluster = match.parameters.get("cluster_name") or dims.get("ClusterName", "")
+    if not service:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no service: it "
+            "has no ServiceName dimension; set service_name in the override's parameters"
+        )
+    groups = catalog.log_groups.get(service) or [f"/ecs/{service}"]
+    return {
+        "service_name": service,
+        "cluster_name": cluster,
+        "expression": "",
+        "log_groups": list(groups),
+        "resource_names": [n for n in (service, cluster) if n],
+    }
+
+
+@register_parameters("postgres_alert")
+def _postgres_parameters(alarm: Alarm, match: Match, catalog: Catalog) -> dict[str, Any]:
+    """A Prometheus alert from postgres_exporter's series: the database server (``server``,
+    ``instance`` or ``datname`` label, or ``db_instance`` in the override's parameters), the
+    log groups the user maps to it, and the log-group map for the clients the notebook finds
+    (``application_name``: their ``[log_groups]``, else ``/ecs/<name>``)."""
+    labels = dict(alarm.prometheus.labels) if alarm.prometheus else {}
+    if not labels and alarm.metric is not None:
+        labels = dict(alarm.metric.dimensions)
+    db = match.parameters.get("db_instance") or next(
+        (
+            labels[k]
+            for k in ("server", "instance", "datname", "dbinstance_identifier")
+            if labels.get(k)
+        ),
+        "",
+    )
+    if not db:
+        raise BadInputError(
+            f"alarm {alarm.name!r} goes to {match.alert_type.name} but names no database: it has "
+            "no server, instance or datname label; set db_instance in the override's parameters"
+        )
+    host = db.split(":")[0]
+    return {
+        "db_instance": db,
+        "expression": (alarm.prometheus.expression if alarm.prometheus else None) or "",
+        "log_groups": list(catalog.log_groups.get(db) or catalog.log_groups.get(host) or []),
+        "log_group_map": {k: list(v) for k, v in catalog.log_groups.items()},
+        "resource_names": list(dict.fromkeys([host, db.split(".")[0]])),
+    }
 
 
 # --------------------------------------------------------------------------------------------

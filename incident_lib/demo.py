@@ -46,8 +46,11 @@ def demo_store(
 
 
 def alarm_event(store: Store, shape: str = "eventbridge") -> dict[str, Any]:
-    """The alarm event a scenario recorded (``eventbridge`` or ``sns``)."""
+    """The alarm event a scenario recorded (``eventbridge`` or ``sns``; a Prometheus scenario
+    has only its Alertmanager notification, ``alertmanager``, given for any shape)."""
     events = (store.descriptor.scenario or {}).get("alarm_events") or {}
+    if shape not in events and "alertmanager" in events:
+        return events["alertmanager"]
     if shape not in events:
         raise StoreError(
             f"the store has no {shape!r} alarm event (has: {', '.join(events)})",

@@ -83,11 +83,24 @@ def test_alarm_json_round_trips() -> None:
         assert Alarm.model_validate_json(alarm.to_json()) == alarm
 
 
-def test_catalogue_falls_back_for_prometheus_alerts() -> None:
+def test_catalogue_maps_prometheus_alerts_by_name_and_falls_back_for_others() -> None:
     alarm = parse_alarm(AM / "webhook_v4_service_down_resolved.json")
     investigation = resolve(alarm)
-    assert investigation.alert_type == "generic"
+    assert investigation.alert_type == "ecs_service"
+    assert investigation.parameters["service_name"] == "orders-api"  # the job label
+    assert investigation.parameters["log_groups"] == ["/ecs/orders-api"]
     assert "orders-api" in investigation.parameters["resource_names"]
+    (first, _) = parse_alarms(AM / "webhook_v4_high_error_rate_two_alerts.json")
+    errors = resolve(first)
+    assert errors.alert_type == "prom_error_rate"
+    assert errors.parameters["expression"].startswith("sum by (type)")
+    other = first.model_copy(
+        update={
+            "name": "DiskAlmostFull",
+            "metric": first.metric.model_copy(update={"name": "DiskAlmostFull"}),
+        }
+    )
+    assert resolve(other).alert_type == "generic"
 
 
 @pytest.mark.parametrize(

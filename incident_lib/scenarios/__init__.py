@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from incident_lib.scenarios import catalog_ecs as _catalog_ecs  # noqa: F401 - registers
 from incident_lib.scenarios import catalog_edge as _catalog_edge  # noqa: F401 - registers
 from incident_lib.scenarios import catalog_hosts as _catalog_hosts  # noqa: F401 - registers
 from incident_lib.scenarios import catalog_incidents as _catalog  # noqa: F401 - registers

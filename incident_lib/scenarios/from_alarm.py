@@ -63,11 +63,19 @@ def build_store_for_alarm(alarm: Alarm, path: str | Path, *, seed: int = 7) -> S
                     update={"dimensions": {k: f"{v}-{n}" for k, v in spec.dimensions.items()}}
                 )
                 rows += _series(sibling, start, end, None, alarm, rng)
+    prom = None
+    if alarm.kind == "prometheus":  # the series its expression reads, crossing before it fired
+        from incident_lib.scenarios.from_alert import prometheus_samples_for_alert
+
+        prom = prometheus_samples_for_alert(alarm, start, end, rng)
+        onset = prom[1] if prom is not None else onset
     resources = [str(v) for m in specs for v in m.dimensions.values()]
     change = _change(rng, onset - pd.Timedelta(minutes=2), resources, specs, account, region)
     with StoreWriter(path, account_id=account, region=region, overwrite=True) as writer:
         if rows:
             writer.add_metrics(pd.DataFrame(rows))
+        if prom is not None:
+            writer.add_prometheus_samples(prom[0])
         if change is not None:
             writer.add_change_events([change])
         writer.add_alarms([_describe_item(alarm, when)])

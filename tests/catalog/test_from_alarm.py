@@ -36,6 +36,11 @@ ALARMS = {
     "ec2_cpu": FIXTURES / "sns_message_ec2_cpu_instance.json",
     "ec2_disk": FIXTURES / "sns_message_cwagent_disk_used_percent.json",
     "vpc_rejects": FIXTURES / "sns_message_vpc_flowlogs_rejects.json",
+    "ecs_service": FIXTURES / "sns_message_ecs_running_task_count.json",
+    "ecs_resources": FIXTURES / "sns_message_ecs_memory_utilization.json",
+    "prom_error_rate": FIXTURES / "alertmanager" / "webhook_v4_high_error_rate_two_alerts.json",
+    "prom_latency": FIXTURES / "alertmanager" / "webhook_v4_high_latency_p95.json",
+    "db_connections": FIXTURES / "alertmanager" / "webhook_v4_postgres_too_many_connections.json",
 }
 
 

@@ -4,6 +4,7 @@ store. Skipped when ``prometheus``/``promtool`` are missing, except in CI (``CI=
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -76,14 +78,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def prometheus_env(tmp_path_factory):
-    """``(url, store, frame, end)``: a running Prometheus and a store holding the same data."""
+@contextlib.contextmanager
+def running_prometheus(frame: pd.DataFrame, root) -> Iterator[str]:
+    """A Prometheus on 127.0.0.1 backfilled with ``frame`` (``metric_name``, ``labels`` as
+    dicts, ``timestamp``, ``value``); yields its URL and stops it afterwards."""
     prometheus, promtool = _binaries()
-    root = tmp_path_factory.mktemp("prometheus")
-    # Backfilled blocks must lie before the head block's window: end the data 4 hours ago.
-    end = pd.Timestamp.now(tz="UTC").floor("h") - pd.Timedelta(hours=4)
-    frame = generate(end)
     source = root / "series.om"
     source.write_text(openmetrics(frame), encoding="utf-8")
     data = root / "data"
@@ -127,11 +126,7 @@ def prometheus_env(tmp_path_factory):
                     + (root / "prometheus.log").read_text(errors="replace")[-2000:]
                 )
             time.sleep(0.3)
-        with StoreWriter(root / "store") as writer:
-            writer.add_prometheus_samples(frame)
-        from incident_lib.store import open_store
-
-        yield url, open_store(root / "store"), frame, end
+        yield url
     finally:
         proc.terminate()
         try:
@@ -139,3 +134,19 @@ def prometheus_env(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def prometheus_env(tmp_path_factory):
+    """``(url, store, frame, end)``: a running Prometheus and a store holding the same data."""
+    _binaries()
+    root = tmp_path_factory.mktemp("prometheus")
+    # Backfilled blocks must lie before the head block's window: end the data 4 hours ago.
+    end = pd.Timestamp.now(tz="UTC").floor("h") - pd.Timedelta(hours=4)
+    frame = generate(end)
+    with running_prometheus(frame, root) as url:
+        with StoreWriter(root / "store") as writer:
+            writer.add_prometheus_samples(frame)
+        from incident_lib.store import open_store
+
+        yield url, open_store(root / "store"), frame, end
