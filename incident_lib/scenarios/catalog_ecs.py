@@ -28,13 +28,12 @@ from incident_lib.scenarios.services import (
     api_change,
     fail,
 )
+from incident_lib.scenarios.traffic import day_clock
 
 DAY = "2026-11-23"
 
 
-def at(hhmmss: str) -> pd.Timestamp:
-    """``"12:01:40"`` on the scenarios' day, UTC."""
-    return pd.Timestamp(f"{DAY}T{hhmmss}Z")
+at = day_clock(DAY)
 
 
 def _kind_part(i: int):

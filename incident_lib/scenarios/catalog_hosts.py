@@ -23,8 +23,6 @@ scaling group, VPC flow logs), declared with the service kit (``services.py``,
 
 from __future__ import annotations
 
-import pandas as pd
-
 from incident_lib.scenarios import recipes_hosts as h
 from incident_lib.scenarios.services import (
     CI,
@@ -40,17 +38,12 @@ from incident_lib.scenarios.services import (
     recorded,
     surge,
 )
+from incident_lib.scenarios.traffic import day_clock, minutes
 
 DAY = "2026-11-20"
 
 
-def at(hhmmss: str) -> pd.Timestamp:
-    """``"12:01:40"`` on the scenarios' day, UTC."""
-    return pd.Timestamp(f"{DAY}T{hhmmss}Z")
-
-
-def minutes(n: float) -> pd.Timedelta:
-    return pd.Timedelta(minutes=n)
+at = day_clock(DAY)
 
 
 START, END = at("11:00:00"), at("13:20:00")

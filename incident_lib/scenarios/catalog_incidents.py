@@ -47,17 +47,12 @@ from incident_lib.scenarios.services import (
     over_capacity,
     surge,
 )
+from incident_lib.scenarios.traffic import day_clock, minutes
 
 DAY = "2026-11-20"
 
 
-def at(hhmmss: str) -> pd.Timestamp:
-    """``"12:01:40"`` on the scenarios' day, UTC."""
-    return pd.Timestamp(f"{DAY}T{hhmmss}Z")
-
-
-def minutes(n: float) -> pd.Timedelta:
-    return pd.Timedelta(minutes=n)
+at = day_clock(DAY)
 
 
 START, END = at("11:00:00"), at("13:20:00")

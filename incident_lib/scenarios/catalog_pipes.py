@@ -45,14 +45,12 @@ from incident_lib.scenarios.services import (
     lambda_deploy_change,
     recorded,
 )
-from incident_lib.scenarios.traffic import daily_rate
+from incident_lib.scenarios.traffic import daily_rate, day_clock
 
 DAY = "2026-11-20"
 
 
-def at(hhmmss: str) -> pd.Timestamp:
-    """``"12:01:40"`` on the scenarios' day, UTC."""
-    return pd.Timestamp(f"{DAY}T{hhmmss}Z")
+at = day_clock(DAY)
 
 
 START, END = at("11:00:00"), at("13:20:00")

@@ -19,8 +19,6 @@ All on 2026-11-19 (UTC), account 123456789012, us-east-1; each alarm is ``<funct
 
 from __future__ import annotations
 
-import pandas as pd
-
 from incident_lib.scenarios.toolkit import (
     AlarmRule,
     LambdaScenario,
@@ -32,17 +30,12 @@ from incident_lib.scenarios.toolkit import (
     ramp,
     unrelated_change,
 )
+from incident_lib.scenarios.traffic import day_clock, minutes
 
 DAY = "2026-11-19"
 
 
-def at(hhmmss: str) -> pd.Timestamp:
-    """``"12:01:40"`` on the scenarios' day, UTC."""
-    return pd.Timestamp(f"{DAY}T{hhmmss}Z")
-
-
-def minutes(n: float) -> pd.Timedelta:
-    return pd.Timedelta(minutes=n)
+at = day_clock(DAY)
 
 
 FLAPPING = LambdaScenario(

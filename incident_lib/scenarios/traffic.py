@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -52,3 +54,17 @@ def arrival_times(
     offsets = rng.integers(0, 60_000, size=int(counts.sum()))
     ms = np.sort(starts + offsets)
     return pd.DatetimeIndex(pd.to_datetime(ms, unit="ms", utc=True)).as_unit("us")
+
+
+def day_clock(day: str) -> Callable[[str], pd.Timestamp]:
+    """``at = day_clock("2026-11-20")``, then ``at("12:01:40")``: that time on the day, UTC.
+    Scenarios are declared at fixed times of a fixed day."""
+
+    def at(hhmmss: str) -> pd.Timestamp:
+        return pd.Timestamp(f"{day}T{hhmmss}Z")
+
+    return at
+
+
+def minutes(n: float) -> pd.Timedelta:
+    return pd.Timedelta(minutes=n)
