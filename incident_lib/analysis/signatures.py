@@ -43,6 +43,12 @@ __all__ = [
 _LAMBDA_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}T[\d:.]{1,20}Z\t[^\t]{0,64}\t[A-Z]{1,10}\t")
 _PYTHON_PREFIX = re.compile(r"\[[A-Z]{1,10}\]\t\d{4}-\d{2}-\d{2}T[\d:.]{1,20}Z\t[^\t]{0,64}\t")
 _RUNTIME_LEVEL = re.compile(r"\[(?:ERROR|WARNING|WARN|CRITICAL|FATAL|INFO|DEBUG)\]\s{1,8}")
+#: A Python traceback logged as one event: its first line says nothing of the error.
+_TRACEBACK = "Traceback (most recent call last)"
+#: The exception line of a traceback (``KeyError: 'x'``, ``pkg.mod.ValidationError: ...``).
+_EXCEPTION_LINE = re.compile(
+    r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Timeout|Fault)\b(?::|$)"
+)
 # JSON is parsed (linear, in C) only in lines up to this size; longer ones are read as text.
 MAX_JSON_CHARS = 1 << 20
 _TYPE_KEYS = ("errorType", "error_type", "exception_name", "exceptionName", "exception_type")
@@ -138,7 +144,20 @@ def error_text(message: str) -> str:
             end = at
     first = text[start : min(end, start + MAX_LINE_CHARS * 2)]
     level = _RUNTIME_LEVEL.match(first) if first[:1] == "[" else None
-    return first[level.end() :] if level else first
+    first = first[level.end() :] if level else first
+    if first.startswith(_TRACEBACK):
+        return _exception_line(text[end:]) or first
+    return first
+
+
+def _exception_line(frames: str) -> str | None:
+    """The raised exception's line of a Python traceback's text after its first line: the
+    last unindented line that names an exception (in a chain, the last one raised)."""
+    found = None
+    for line in frames[-MAX_LINE_CHARS * 8 :].splitlines():
+        if line[:1] not in ("", " ", "\t") and _EXCEPTION_LINE.match(line):
+            found = line.strip()
+    return found
 
 
 def signature(message: str) -> str:

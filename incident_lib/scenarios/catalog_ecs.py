@@ -595,7 +595,7 @@ CRASHLOOP = e.EcsScenario(
     onset=I_STOP_OLD,
     cause="task definition doc-indexer:8 sets a malformed DATABASE_URL: every new task exits "
     "with code 1 at start (pydantic ValidationError) and the service runs 2 of 4 tasks",
-    must_say=["DATABASE_URL", "exit code 1", "doc-indexer:8"],
+    must_say=["DATABASE_URL", "exit code 1", "doc-indexer:8", "ValidationError"],
     resources={"service": INDEXER, "cluster": INDEXER_CLUSTER, "log_group": f"/ecs/{INDEXER}"},
 )
 

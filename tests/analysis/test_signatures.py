@@ -420,3 +420,28 @@ def test_precomputed_signatures_and_event_ids_are_used_as_given():
     fresh = table.set_index("signature").loc["fresh"]
     assert fresh["status"] == "new" and fresh["incident_count"] == 3
     assert fresh["example_id"] == "p2"
+
+
+def test_a_traceback_logged_as_one_event_is_named_by_its_exception() -> None:
+    """A container's Python traceback in one event: the raised exception's line (the last of
+    a chain), not "Traceback (most recent call last):", which every traceback shares."""
+    frames = '  File "/app/main.py", line 14, in <module>\n    settings = Settings()\n'
+    one = (
+        "Traceback (most recent call last):\n" + frames + "pydantic_core._pydantic_core."
+        "ValidationError: 1 validation error for Settings\ndatabase_url\n  Input should be a URL"
+    )
+    assert error_text(one) == (
+        "pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings"
+    )
+    chained = (
+        "[ERROR]\t2026-11-20T12:00:00.000Z\tf3b0c2d4\tTraceback (most recent call last):\n"
+        + frames
+        + "KeyError: 'id'\n\nDuring handling of the above exception, another exception "
+        "occurred:\n\nTraceback (most recent call last):\n" + frames + "RuntimeError: wrapped"
+    )
+    assert error_text(chained) == "RuntimeError: wrapped"
+    assert signature(one) != signature(chained)
+    # Cut before its exception: the first line is all there is.
+    assert error_text("Traceback (most recent call last):\n" + frames) == (
+        "Traceback (most recent call last):"
+    )
