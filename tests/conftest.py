@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,6 +22,78 @@ collect_ignore_glob = ["fixtures/*"]
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
+
+
+#: Files whose tests are each a notebook run and share nothing worth keeping on one worker: the
+#: scheduler below sends them to the workers one by one (``--dist loadfile`` would keep each
+#: file whole, minutes of work that left one worker busy while the other idled).
+SPREAD_FILES = frozenset(
+    {
+        "tests/runbook_import/test_runbook_notebooks.py",
+        "tests/catalog/test_from_alarm.py",
+        "tests/test_generic_corpus.py",
+    }
+)
+#: Files whose tests go to the workers grouped by their parameter (``test_x[name]``): each
+#: catalogue scenario is investigated once per worker, and its five checks read that run.
+GROUP_BY_PARAM = frozenset({"tests/catalog/test_catalog_scenarios.py"})
+#: Rough seconds of the longest single units on 2 idle cores (pytest --durations), so they
+#: start first and the short ones fill in at the end (longest processing time first).
+LONG_UNITS = {
+    "tests/serve/test_serve_queue.py": 170,
+    "tests/browser/test_xss.py": 130,
+    "tests/faults/test_faults_aws.py": 110,
+    "tests/security/test_secret_leaks.py": 70,
+    "tests/run/test_duplicate_deliveries.py": 65,
+    "tests/test_team_notebooks.py": 60,
+    "tests/aws/test_investigate_aws.py": 50,
+    "tests/evidence/test_pack_aws.py": 45,
+    "tests/evidence/test_pack_demo.py": 40,
+    "tests/run/test_timeouts.py": 40,
+    "tests/fuzz/test_fuzz_cli.py": 40,
+    "tests/test_investigation_demo.py": 40,
+    "tests/browser/test_explore_lab.py": 35,
+}
+
+
+def _unit_cost(scope: str, nodeids: dict[str, bool]) -> float:
+    file = scope.split("::", 1)[0].split("[", 1)[0]
+    if file in LONG_UNITS:
+        return LONG_UNITS[file]
+    if file in SPREAD_FILES or file in GROUP_BY_PARAM:
+        return 12.0  # one notebook run
+    if file.endswith(".ipynb"):
+        return 0.7 * len(nodeids)  # nbval: a cell each
+    return 0.05 * len(nodeids)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` with the long parametrised notebook files split (see SPREAD_FILES
+    and GROUP_BY_PARAM) and the units ordered longest first. A scheduler rather than
+    ``xdist_group`` marks: ``--dist loadgroup`` does not group on this pytest
+    (pytest-dev/pytest-xdist#1386)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Balanced(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            if file in SPREAD_FILES:
+                return nodeid
+            if file in GROUP_BY_PARAM and "[" in nodeid:
+                return f"{file}[{nodeid.split('[', 1)[1]}"
+            return file
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not getattr(self, "_ordered", False):  # the first call: the queue is complete
+                ordered = sorted(self.workqueue.items(), key=lambda kv: -_unit_cost(*kv))
+                self.workqueue.clear()
+                self.workqueue.update(ordered)
+                self._ordered = True
+            super()._assign_work_unit(node)
+
+    return Balanced(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
