@@ -414,7 +414,11 @@ def draw_figures(
     ]
     os.environ.setdefault("BROWSER_PATH", browser)
     try:
-        kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False})
+        server = getattr(kaleido, "_global_server", None)  # kaleido has no public "is running"
+        if server is not None and server.is_running():  # incident serve's warm one: set up
+            kaleido.write_fig_from_object_sync(jobs)
+        else:
+            kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False})
     except Exception as exc:  # the draft is still written; say why its figures are missing
         if _in_ci():
             raise
