@@ -192,10 +192,28 @@ class SecretKind:
     #: lower-cased text. Empty: always run.
     needles: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Worked out once, not on every call (the check runs for every kind on every line): the
+        # needles split by case, without those that hold another needle (where "pass" is
+        # found, "password" adds nothing; any needle found is all the check asks).
+        lower = [n for n in self.needles if n.islower()]
+        exact = [n for n in self.needles if not n.islower()]
+        lower = [n for n in lower if not any(o != n and o in n for o in lower)]
+        exact = [
+            n
+            for n in exact
+            if not any(o != n and o in n for o in exact) and not any(o in n.lower() for o in lower)
+        ]
+        object.__setattr__(self, "_lower", tuple(lower))
+        object.__setattr__(self, "_exact", tuple(exact))
+
     def applies(self, text: str, lowered: str) -> bool:
-        return not self.needles or any(
-            n in (lowered if n.islower() else text) for n in self.needles
-        )
+        if not self.needles:
+            return True
+        for n in self._lower:  # type: ignore[attr-defined]
+            if n in lowered:
+                return True
+        return any(n in text for n in self._exact)  # type: ignore[attr-defined]
 
     def apply(self, text: str) -> str:
         if self.pattern is None:
