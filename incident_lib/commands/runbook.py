@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from incident_lib.runbook_import import ImportResult, import_runbook
-from incident_lib.runbook_import.convert import CONVERTED, MANUAL, MITIGATION
+if TYPE_CHECKING:
+    from incident_lib.runbook_import import ImportResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    # Imported here: the importer pulls in nbformat and its JSON-schema checks, a second of
+    # start-up that every other command would pay for nothing.
+    from incident_lib.runbook_import import import_runbook
+
     result = import_runbook(args.runbook, args.out, catalog=not args.no_catalog)
     print(render(result), end="")
     return 0
@@ -44,6 +49,8 @@ def _import(args: argparse.Namespace) -> int:
 
 def render(result: ImportResult) -> str:
     """Each notebook written with its counts and manual steps, then the summary."""
+    from incident_lib.runbook_import.convert import CONVERTED, MANUAL, MITIGATION
+
     lines: list[str] = []
     for nb in result.notebooks:
         c = nb.counts
