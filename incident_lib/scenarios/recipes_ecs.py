@@ -34,6 +34,8 @@ from incident_lib.scenarios.services import (
     iso,
     json_line,
     recorded,
+    write_calls,
+    write_changes,
 )
 from incident_lib.scenarios.traffic import minute_index
 from incident_lib.store import StoreWriter
@@ -459,40 +461,6 @@ def ecs_log_lines(
         rng.integers(150, 2500, size=len(out)), unit="ms"
     )
     return out.sort_values("timestamp", kind="stable", ignore_index=True)
-
-
-def write_changes(
-    changes: Sequence[ChangeEvent], writer: StoreWriter, rng: np.random.Generator
-) -> tuple[str | None, str | None, dict[str, str]]:
-    """CloudTrail events of ``changes`` (as ``ServiceScenario.generate`` writes them)."""
-    events: list[dict[str, Any]] = []
-    culprit_id = culprit_what = None
-    change_ids: dict[str, str] = {}
-    for change in sorted(changes, key=lambda c: c.at):
-        made = change.make(rng)
-        events.extend(made)
-        change_ids[change.what] = made[-1]["EventId"]
-        if change.culprit:
-            culprit_id, culprit_what = made[-1]["EventId"], change.what
-    if events:
-        writer.add_change_events(events)
-    return culprit_id, culprit_what, change_ids
-
-
-def write_calls(calls: Sequence[Call], writer: StoreWriter, end: pd.Timestamp) -> None:
-    """The recorded read-only calls, answered as of a minute before ``end``."""
-    if calls:
-        at = end - pd.Timedelta(minutes=1)
-        writer.add_aws_calls(
-            {
-                "service": c.service,
-                "operation": c.operation,
-                "parameters": dict(c.parameters),
-                "response": dict(c.response),
-                "recorded_at": at,
-            }
-            for c in calls
-        )
 
 
 # -- ECS ---------------------------------------------------------------------------------------

@@ -678,30 +678,8 @@ class ServiceScenario:
                 self._log_lines(spec, frames[spec.stream], rng), log_group=spec.group
             )
 
-        events: list[dict[str, Any]] = []
-        culprit_id: str | None = None
-        culprit_what: str | None = None
-        change_ids: dict[str, str] = {}
-        for change in sorted(self.changes, key=lambda c: c.at):
-            made = change.make(rng)
-            events.extend(made)
-            change_ids[change.what] = made[-1]["EventId"]
-            if change.culprit:
-                culprit_id, culprit_what = made[-1]["EventId"], change.what
-        if events:
-            writer.add_change_events(events)
-        if self.calls:
-            at = self.end - pd.Timedelta(minutes=1)
-            writer.add_aws_calls(
-                {
-                    "service": c.service,
-                    "operation": c.operation,
-                    "parameters": dict(c.parameters),
-                    "response": dict(c.response),
-                    "recorded_at": at,
-                }
-                for c in self.calls
-            )
+        culprit_id, culprit_what, change_ids = write_changes(self.changes, writer, rng)
+        write_calls(self.calls, writer, self.end)
 
         spec = self._alarm_spec()
         values, counts = self._alarmed_values(rows)
@@ -780,6 +758,42 @@ class ServiceScenario:
                 account_id=ACCOUNT,
                 region=REGION,
             )
+        )
+
+
+# -- writing changes and recorded calls ---------------------------------------------------
+def write_changes(
+    changes: Sequence[ChangeEvent], writer: StoreWriter, rng: np.random.Generator
+) -> tuple[str | None, str | None, dict[str, str]]:
+    """The CloudTrail events of ``changes``, made in time order; ``(culprit event id, what
+    the culprit is, each change's last event id)``."""
+    events: list[dict[str, Any]] = []
+    culprit_id = culprit_what = None
+    change_ids: dict[str, str] = {}
+    for change in sorted(changes, key=lambda c: c.at):
+        made = change.make(rng)
+        events.extend(made)
+        change_ids[change.what] = made[-1]["EventId"]
+        if change.culprit:
+            culprit_id, culprit_what = made[-1]["EventId"], change.what
+    if events:
+        writer.add_change_events(events)
+    return culprit_id, culprit_what, change_ids
+
+
+def write_calls(calls: Sequence[Call], writer: StoreWriter, end: pd.Timestamp) -> None:
+    """The recorded read-only calls, answered as of a minute before ``end``."""
+    if calls:
+        at = end - pd.Timedelta(minutes=1)
+        writer.add_aws_calls(
+            {
+                "service": c.service,
+                "operation": c.operation,
+                "parameters": dict(c.parameters),
+                "response": dict(c.response),
+                "recorded_at": at,
+            }
+            for c in calls
         )
 
 
